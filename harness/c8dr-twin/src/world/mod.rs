@@ -1,0 +1,21 @@
+//! The simulated world: platform, cluster configuration, Raft view, exporting,
+//! Elasticsearch and workload. Everything is synchronous and deterministic; see
+//! [`World::advance_to`].
+
+mod cluster;
+mod core;
+mod elasticsearch;
+mod exporting;
+mod platform;
+mod raft;
+mod workload;
+
+pub use cluster::{BrokersPatch, ManagementError, PartitionsPatch, PatchRequest};
+pub use core::{Stats, World};
+pub use elasticsearch::{EsError, SCHEMA_INDICES};
+pub use exporting::ExportingOp;
+pub use platform::{
+    ENV_CREATE_SCHEMA, LossMode, PlatformError, RegionStatus, ReleaseRequest, VALUE_OPERATE,
+    VALUE_TASKLIST, WEBAPP_INDEX,
+};
+pub use workload::{LIST_VIEW_INDEX, PROCESS_INDEX, RestError, process_ids};

@@ -1,0 +1,534 @@
+//! Deployments and process instances (contract §2.3): records appended to partition logs,
+//! and the REST reads served from the serving region's Elasticsearch.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::clock::rfc3339;
+
+use super::core::World;
+use super::elasticsearch::EsStatus;
+
+/// Index exported process instances land in.
+pub const LIST_VIEW_INDEX: &str = "operate-list-view-8.3.0_";
+/// Index exported process definitions land in.
+pub const PROCESS_INDEX: &str = "operate-process-8.3.0_";
+
+const TENANT: &str = "<default>";
+
+/// A REST API error, rendered as RFC 7807 `application/problem+json`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{title}: {detail}")]
+pub struct RestError {
+    /// HTTP status.
+    pub status: u16,
+    /// Problem title.
+    pub title: String,
+    /// Problem detail.
+    pub detail: String,
+}
+
+impl RestError {
+    pub(crate) fn new(status: u16, title: &str, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            title: title.to_owned(),
+            detail: detail.into(),
+        }
+    }
+
+    /// The problem document for a request to `instance`.
+    #[must_use]
+    pub fn body(&self, instance: &str) -> Value {
+        json!({"type": "about:blank", "title": self.title, "status": self.status,
+               "detail": self.detail, "instance": instance})
+    }
+
+    fn invalid(detail: impl Into<String>) -> Self {
+        Self::new(400, "INVALID_ARGUMENT", detail)
+    }
+
+    fn no_leader(partition: u32) -> Self {
+        Self::new(
+            503,
+            "UNAVAILABLE",
+            format!(
+                "Expected to route request to partition {partition}, but no leader is reachable for it"
+            ),
+        )
+    }
+}
+
+/// A record on a partition's log.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum LogRecord {
+    Process {
+        key: u64,
+        bpmn_process_id: String,
+        version: u32,
+        resource_name: String,
+    },
+    ProcessInstance {
+        key: u64,
+        process_definition_key: u64,
+        bpmn_process_id: String,
+    },
+}
+
+impl LogRecord {
+    pub(crate) fn index(&self) -> &'static str {
+        match self {
+            Self::Process { .. } => PROCESS_INDEX,
+            Self::ProcessInstance { .. } => LIST_VIEW_INDEX,
+        }
+    }
+
+    /// The document the exporter writes: (index, id, source).
+    pub(crate) fn document(&self, partition: u32) -> (String, String, Value) {
+        match self {
+            Self::Process {
+                key,
+                bpmn_process_id,
+                version,
+                resource_name,
+            } => (
+                PROCESS_INDEX.to_owned(),
+                key.to_string(),
+                json!({"key": key, "bpmnProcessId": bpmn_process_id, "version": version,
+                       "resourceName": resource_name, "partitionId": partition,
+                       "tenantId": TENANT}),
+            ),
+            Self::ProcessInstance {
+                key,
+                process_definition_key,
+                bpmn_process_id,
+            } => (
+                LIST_VIEW_INDEX.to_owned(),
+                key.to_string(),
+                json!({"key": key, "processInstanceKey": key, "bpmnProcessId": bpmn_process_id,
+                       "processDefinitionKey": process_definition_key, "partitionId": partition,
+                       "state": "ACTIVE"}),
+            ),
+        }
+    }
+}
+
+/// A deployed process definition.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ProcessDefinition {
+    pub(crate) bpmn_process_id: String,
+    pub(crate) version: u32,
+    pub(crate) resource_name: String,
+    pub(crate) resource: Vec<u8>,
+    pub(crate) deployed_at: u64,
+}
+
+/// Deployed definitions and the instance round robin.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Workload {
+    pub(crate) definitions: BTreeMap<u64, ProcessDefinition>,
+    pub(crate) round_robin: u64,
+}
+
+impl Workload {
+    fn latest(&self, bpmn_process_id: &str) -> Option<(u64, &ProcessDefinition)> {
+        self.definitions
+            .iter()
+            .filter(|(_, d)| d.bpmn_process_id == bpmn_process_id)
+            .max_by_key(|(_, d)| d.version)
+            .map(|(k, d)| (*k, d))
+    }
+}
+
+/// Extracts the process ids from BPMN XML (`<bpmn:process id="...">` or `<process id=...>`).
+#[must_use]
+pub fn process_ids(xml: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = xml;
+    while let Some(pos) = rest.find('<') {
+        rest = &rest[pos + 1..];
+        let tag_end = rest.find('>').unwrap_or(rest.len());
+        let tag = &rest[..tag_end];
+        let name_end = tag
+            .find(|c: char| c.is_whitespace() || c == '/')
+            .unwrap_or(tag.len());
+        let name = &tag[..name_end];
+        let local = name.rsplit(':').next().unwrap_or(name);
+        if local == "process"
+            && let Some(id) = attribute(&tag[name_end..], "id")
+        {
+            out.push(id);
+        }
+        rest = &rest[tag_end..];
+    }
+    out
+}
+
+fn attribute(attrs: &str, wanted: &str) -> Option<String> {
+    let mut rest = attrs;
+    while let Some(eq) = rest.find('=') {
+        let name = rest[..eq].trim();
+        let name = name.rsplit(char::is_whitespace).next().unwrap_or(name);
+        let after = rest[eq + 1..].trim_start();
+        let quote = after.chars().next()?;
+        if quote != '"' && quote != '\'' {
+            return None;
+        }
+        let value_end = after[1..].find(quote)?;
+        let value = &after[1..=value_end];
+        if name == wanted {
+            return Some(value.to_owned());
+        }
+        rest = &after[value_end + 2..];
+    }
+    None
+}
+
+/// Key of the `counter`-th entity of a partition.
+fn key(partition: u32, counter: u64) -> u64 {
+    (u64::from(partition) << 51) + counter
+}
+
+fn parse_key(v: &Value) -> Option<u64> {
+    match v {
+        Value::String(s) => s.trim().parse().ok(),
+        Value::Number(n) => n.as_u64(),
+        Value::Object(o) => o.get("$eq").and_then(parse_key),
+        _ => None,
+    }
+}
+
+impl World {
+    /// A partition's leader, if region `r`'s gateway can reach it.
+    fn reachable_leader(&self, r: u8, partition: u32) -> Option<u32> {
+        self.leader(partition)
+            .filter(|l| self.gateway_reaches(r, *l))
+    }
+
+    fn next_key(&mut self, partition: u32) -> u64 {
+        let data = self.partitions.entry(partition).or_insert_with(|| {
+            super::exporting::PartitionData::new(std::iter::empty())
+        });
+        data.key_counter += 1;
+        key(partition, data.key_counter)
+    }
+
+    /// `POST /v2/deployments` with `(file name, content)` resources.
+    ///
+    /// # Errors
+    /// 400 without a process, 503 without a reachable leader of partition 1.
+    pub fn deploy(&mut self, r: u8, resources: &[(String, Vec<u8>)]) -> Result<Value, RestError> {
+        if resources.is_empty() {
+            return Err(RestError::invalid("No resources given."));
+        }
+        let mut parsed = Vec::new();
+        for (name, content) in resources {
+            let xml = String::from_utf8_lossy(content);
+            let ids = process_ids(&xml);
+            if ids.is_empty() {
+                return Err(RestError::invalid(format!(
+                    "Command 'CREATE' rejected with code 'INVALID_ARGUMENT': Expected to deploy new resources, but encountered the following errors:\n'{name}': Must contain at least one executable process"
+                )));
+            }
+            parsed.push((name.clone(), content.clone(), ids));
+        }
+        if self.reachable_leader(r, 1).is_none() {
+            return Err(RestError::no_leader(1));
+        }
+        let deployment_key = self.next_key(1);
+        let mut deployments = Vec::new();
+        for (name, content, ids) in parsed {
+            for id in ids {
+                let existing = self
+                    .workload
+                    .latest(&id)
+                    .map(|(k, d)| (k, d.version, d.resource == content));
+                let (def_key, version) = match existing {
+                    Some((k, v, true)) => (k, v),
+                    other => {
+                        let version = other.map_or(1, |(_, v, _)| v + 1);
+                        let def_key = self.next_key(1);
+                        self.workload.definitions.insert(
+                            def_key,
+                            ProcessDefinition {
+                                bpmn_process_id: id.clone(),
+                                version,
+                                resource_name: name.clone(),
+                                resource: content.clone(),
+                                deployed_at: self.now,
+                            },
+                        );
+                        if let Some(data) = self.partitions.get_mut(&1) {
+                            data.log.push(LogRecord::Process {
+                                key: def_key,
+                                bpmn_process_id: id.clone(),
+                                version,
+                                resource_name: name.clone(),
+                            });
+                        }
+                        (def_key, version)
+                    }
+                };
+                deployments.push(json!({"processDefinition": {
+                    "processDefinitionId": id,
+                    "processDefinitionVersion": version,
+                    "resourceName": name,
+                    "tenantId": TENANT,
+                    "processDefinitionKey": def_key.to_string(),
+                }}));
+            }
+        }
+        self.settle();
+        Ok(json!({
+            "deploymentKey": deployment_key.to_string(),
+            "tenantId": TENANT,
+            "deployments": deployments,
+        }))
+    }
+
+    /// `POST /v2/process-instances`.
+    ///
+    /// # Errors
+    /// 400 invalid body, 404 unknown definition, 503 without a reachable leader.
+    pub fn create_instance(&mut self, r: u8, body: &Value) -> Result<Value, RestError> {
+        let Some(obj) = body.as_object() else {
+            return Err(RestError::invalid("Request body must be a JSON object."));
+        };
+        let by_id = obj
+            .get("processDefinitionId")
+            .filter(|v| !v.is_null());
+        let by_key = obj
+            .get("processDefinitionKey")
+            .filter(|v| !v.is_null());
+        let def_key = match (by_id, by_key) {
+            (None, None) => {
+                return Err(RestError::invalid(
+                    "At least one of [processDefinitionId, processDefinitionKey] is required.",
+                ));
+            }
+            (Some(_), Some(_)) => {
+                return Err(RestError::invalid(
+                    "Only one of [processDefinitionId, processDefinitionKey] is allowed.",
+                ));
+            }
+            (Some(id), None) => {
+                let Some(id) = id.as_str() else {
+                    return Err(RestError::invalid(
+                        "The value for processDefinitionId must be a string.",
+                    ));
+                };
+                let version = obj
+                    .get("processDefinitionVersion")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(-1);
+                let found = if version < 0 {
+                    self.workload.latest(id).map(|(k, _)| k)
+                } else {
+                    self.workload
+                        .definitions
+                        .iter()
+                        .find(|(_, d)| d.bpmn_process_id == id && i64::from(d.version) == version)
+                        .map(|(k, _)| *k)
+                };
+                found.ok_or_else(|| {
+                    RestError::new(
+                        404,
+                        "NOT_FOUND",
+                        format!(
+                            "Command 'CREATE' rejected with code 'NOT_FOUND': Expected to find process definition with process ID '{id}', but none found"
+                        ),
+                    )
+                })?
+            }
+            (None, Some(k)) => {
+                let Some(k) = parse_key(k) else {
+                    return Err(RestError::invalid(
+                        "The provided processDefinitionKey is not a valid key.",
+                    ));
+                };
+                if !self.workload.definitions.contains_key(&k) {
+                    return Err(RestError::new(
+                        404,
+                        "NOT_FOUND",
+                        format!(
+                            "Command 'CREATE' rejected with code 'NOT_FOUND': Expected to find process definition with key '{k}', but none found"
+                        ),
+                    ));
+                }
+                k
+            }
+        };
+        let Some(def) = self.workload.definitions.get(&def_key).cloned() else {
+            return Err(RestError::new(500, "INTERNAL_ERROR", "definition vanished"));
+        };
+        let count = u64::from(self.cluster.partition_count().max(1));
+        let partition =
+            u32::try_from(self.workload.round_robin % count + 1).unwrap_or(1);
+        self.workload.round_robin += 1;
+        if self.reachable_leader(r, partition).is_none() {
+            return Err(RestError::no_leader(partition));
+        }
+        let instance_key = self.next_key(partition);
+        if let Some(data) = self.partitions.get_mut(&partition) {
+            data.log.push(LogRecord::ProcessInstance {
+                key: instance_key,
+                process_definition_key: def_key,
+                bpmn_process_id: def.bpmn_process_id.clone(),
+            });
+        }
+        self.settle();
+        Ok(json!({
+            "processDefinitionId": def.bpmn_process_id,
+            "processDefinitionVersion": def.version,
+            "tenantId": TENANT,
+            "variables": {},
+            "processDefinitionKey": def_key.to_string(),
+            "processInstanceKey": instance_key.to_string(),
+        }))
+    }
+
+    /// Documents of the serving region's list-view index.
+    fn list_view(&self, r: u8) -> Result<Vec<&Value>, RestError> {
+        let es = self
+            .region(r)
+            .map(|reg| &reg.es)
+            .filter(|es| es.status == EsStatus::Running)
+            .ok_or_else(|| {
+                RestError::new(
+                    500,
+                    "INTERNAL_ERROR",
+                    "Failed to execute search query: secondary storage is not reachable",
+                )
+            })?;
+        Ok(es
+            .indices
+            .get(LIST_VIEW_INDEX)
+            .filter(|i| i.open)
+            .map(|i| i.docs.values().collect())
+            .unwrap_or_default())
+    }
+
+    fn instance_result(&self, doc: &Value) -> Value {
+        let key = doc.get("key").and_then(Value::as_u64).unwrap_or_default();
+        let def_key = doc
+            .get("processDefinitionKey")
+            .and_then(Value::as_u64)
+            .unwrap_or_default();
+        let def = self.workload.definitions.get(&def_key);
+        json!({
+            "processInstanceKey": key.to_string(),
+            "processDefinitionId": doc.get("bpmnProcessId"),
+            "processDefinitionName": doc.get("bpmnProcessId"),
+            "processDefinitionVersion": def.map_or(1, |d| d.version),
+            "processDefinitionKey": def_key.to_string(),
+            "startDate": rfc3339(def.map_or(0, |d| d.deployed_at)),
+            "state": doc.get("state").cloned().unwrap_or_else(|| json!("ACTIVE")),
+            "hasIncident": false,
+            "tenantId": TENANT,
+        })
+    }
+
+    /// `GET /v2/process-instances/{key}`, read from region `r`'s Elasticsearch.
+    ///
+    /// # Errors
+    /// 400 invalid key, 404 not (yet) exported, 500 Elasticsearch unavailable.
+    pub fn get_instance(&self, r: u8, key: &str) -> Result<Value, RestError> {
+        let Ok(k) = key.trim().parse::<u64>() else {
+            return Err(RestError::invalid(format!(
+                "The provided processInstanceKey '{key}' is not a valid key."
+            )));
+        };
+        let docs = self.list_view(r)?;
+        docs.into_iter()
+            .find(|d| d.get("key").and_then(Value::as_u64) == Some(k))
+            .map(|d| self.instance_result(d))
+            .ok_or_else(|| {
+                RestError::new(
+                    404,
+                    "NOT_FOUND",
+                    format!("Process Instance with key '{k}' not found"),
+                )
+            })
+    }
+
+    /// `POST /v2/process-instances/search` (filter on `processInstanceKey`,
+    /// `processDefinitionId`, `processDefinitionKey`; offset page), read from region `r`'s
+    /// Elasticsearch.
+    ///
+    /// # Errors
+    /// 400 invalid body, 500 Elasticsearch unavailable.
+    pub fn search_instances(&self, r: u8, body: &Value) -> Result<Value, RestError> {
+        if !(body.is_object() || body.is_null()) {
+            return Err(RestError::invalid("Request body must be a JSON object."));
+        }
+        let filter = body.get("filter").cloned().unwrap_or(Value::Null);
+        let want_key = match filter.get("processInstanceKey") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(parse_key(v).ok_or_else(|| {
+                RestError::invalid("The provided processInstanceKey is not a valid key.")
+            })?),
+        };
+        let want_def_key = filter.get("processDefinitionKey").and_then(parse_key);
+        let want_id = filter
+            .get("processDefinitionId")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let page = body.get("page").cloned().unwrap_or(Value::Null);
+        let limit = page.get("limit").and_then(Value::as_u64).unwrap_or(100);
+        let from = page.get("from").and_then(Value::as_u64).unwrap_or(0);
+        let mut docs: Vec<&Value> = self
+            .list_view(r)?
+            .into_iter()
+            .filter(|d| {
+                want_key.is_none_or(|k| d.get("key").and_then(Value::as_u64) == Some(k))
+                    && want_def_key.is_none_or(|k| {
+                        d.get("processDefinitionKey").and_then(Value::as_u64) == Some(k)
+                    })
+                    && want_id.as_deref().is_none_or(|id| {
+                        d.get("bpmnProcessId").and_then(Value::as_str) == Some(id)
+                    })
+            })
+            .collect();
+        docs.sort_by_key(|d| d.get("key").and_then(Value::as_u64));
+        let total = docs.len();
+        let items: Vec<Value> = docs
+            .into_iter()
+            .skip(usize::try_from(from).unwrap_or(usize::MAX))
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .map(|d| self.instance_result(d))
+            .collect();
+        let cursor = |v: Option<&Value>| {
+            v.and_then(|i| i.get("processInstanceKey"))
+                .cloned()
+                .unwrap_or(Value::Null)
+        };
+        Ok(json!({
+            "items": items,
+            "page": {"totalItems": total, "startCursor": cursor(items.first()),
+                     "endCursor": cursor(items.last())},
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extracts_process_ids() {
+        let xml = r#"<?xml version="1.0"?><bpmn:definitions xmlns:bpmn="x">
+            <bpmn:process id="load" isExecutable="true"><bpmn:startEvent id="s"/></bpmn:process>
+            </bpmn:definitions>"#;
+        assert_eq!(process_ids(xml), vec!["load".to_owned()]);
+        let plain = "<definitions><process isExecutable='true' id='other'/></definitions>";
+        assert_eq!(process_ids(plain), vec!["other".to_owned()]);
+        assert!(process_ids("<definitions><processes id='x'/></definitions>").is_empty());
+    }
+
+    #[test]
+    fn keys_carry_the_partition() {
+        assert_eq!(key(1, 1), 2_251_799_813_685_249);
+        assert_eq!(key(3, 7) >> 51, 3);
+    }
+}
