@@ -1,0 +1,296 @@
+//! Observing the world for one expectation: call the API, summarize what came back, judge it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::json;
+
+use super::actions::error_chain;
+use super::evaluate::{self, TopologyRule, Verdict};
+use super::run::RunState;
+use crate::backend::{CamundaApis, Platform};
+use crate::camunda::{ClusterTopology, Placement, Topology};
+use crate::plan::{Expectation, Plan};
+
+/// One observation: the verdict, what was seen (for the report), and a placement to remember.
+pub(crate) struct Observation {
+    pub(crate) verdict: Verdict,
+    pub(crate) observed: serde_json::Value,
+    pub(crate) capture: Option<(String, Placement)>,
+}
+
+fn unobservable(error: &dyn std::error::Error) -> Observation {
+    let text = error_chain(error);
+    Observation {
+        verdict: Verdict {
+            problems: vec![format!("could not observe: {text}")],
+        },
+        observed: json!({ "error": text }),
+        capture: None,
+    }
+}
+
+fn judged(verdict: Verdict, observed: serde_json::Value) -> Observation {
+    Observation {
+        verdict,
+        observed,
+        capture: None,
+    }
+}
+
+fn topology_summary(t: &Topology) -> serde_json::Value {
+    let leaders: BTreeMap<String, Vec<u32>> = t
+        .healthy_leaders()
+        .into_iter()
+        .map(|(p, ids)| (p.to_string(), ids))
+        .collect();
+    let brokers: BTreeMap<String, Vec<u32>> = t
+        .brokers
+        .iter()
+        .map(|b| {
+            (
+                b.node_id.to_string(),
+                b.partitions.iter().map(|p| p.partition_id).collect(),
+            )
+        })
+        .collect();
+    json!({
+        "brokers": brokers,
+        "clusterSize": t.cluster_size,
+        "partitionsCount": t.partitions_count,
+        "replicationFactor": t.replication_factor,
+        "healthyLeaders": leaders,
+        "lastCompletedChangeId": t.last_completed_change_id,
+    })
+}
+
+fn cluster_summary(c: &ClusterTopology) -> serde_json::Value {
+    let placement: BTreeMap<String, String> = c
+        .placement()
+        .into_iter()
+        .map(|(id, partitions)| {
+            (
+                id.to_string(),
+                partitions
+                    .iter()
+                    .map(|(p, prio)| format!("{p}({prio})"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            )
+        })
+        .collect();
+    json!({
+        "version": c.version,
+        "members": c.member_ids(),
+        "placement": placement,
+        "lastChange": c.last_change,
+        "pendingChange": c.pending_change.as_ref().map(|p| json!({
+            "id": p.id,
+            "completed": p.completed.len(),
+            "pending": p.pending.len(),
+        })),
+    })
+}
+
+#[expect(clippy::too_many_lines, reason = "one arm per expectation kind reads best as a table")]
+pub(crate) async fn observe<P: Platform, A: CamundaApis>(
+    platform: &P,
+    apis: &A,
+    plan: &Plan,
+    expectation: &Expectation,
+    state: &RunState,
+) -> Observation {
+    match expectation {
+        Expectation::Topology {
+            via,
+            brokers,
+            idle_brokers,
+            cluster_size,
+            partitions_count,
+            replication_factor,
+            leaders,
+            replicas_per_region,
+        } => match apis.topology(*via).await {
+            Ok(t) => {
+                let rule = TopologyRule {
+                    brokers: brokers.as_deref(),
+                    idle_brokers: idle_brokers.as_deref(),
+                    cluster_size: *cluster_size,
+                    partitions_count: *partitions_count,
+                    replication_factor: *replication_factor,
+                    leaders: *leaders,
+                    replicas_per_region: *replicas_per_region,
+                };
+                judged(
+                    evaluate::topology(&t, &rule, &plan.layout),
+                    topology_summary(&t),
+                )
+            }
+            Err(e) => unobservable(&e),
+        },
+        Expectation::Change { via, status } => {
+            let Some(change_id) = state.step_change else {
+                return judged(
+                    Verdict {
+                        problems: vec!["the step's action started no change".to_owned()],
+                    },
+                    serde_json::Value::Null,
+                );
+            };
+            match apis.cluster(*via).await {
+                Ok(c) => judged(
+                    evaluate::change(&c, change_id, *status),
+                    json!({
+                        "changeId": change_id,
+                        "lastChange": c.last_change,
+                        "pendingChange": c.pending_change.as_ref().map(|p| json!({
+                            "id": p.id,
+                            "completed": p.completed.len(),
+                            "pending": p.pending.len(),
+                            "next": p.pending.first(),
+                        })),
+                    }),
+                ),
+                Err(e) => unobservable(&e),
+            }
+        }
+        Expectation::Cluster {
+            via,
+            members,
+            capture_placement,
+            placement_equals,
+            placement_of,
+        } => match apis.cluster(*via).await {
+            Ok(c) => {
+                let expected = placement_equals
+                    .as_ref()
+                    .and_then(|name| state.placements.get(name));
+                if let (Some(name), None) = (placement_equals, expected) {
+                    return judged(
+                        Verdict {
+                            problems: vec![format!("no placement was captured as `{name}`")],
+                        },
+                        cluster_summary(&c),
+                    );
+                }
+                let verdict = evaluate::cluster(
+                    &c,
+                    members.as_deref(),
+                    expected.map(|p| (p, placement_of.as_deref())),
+                );
+                Observation {
+                    capture: capture_placement
+                        .as_ref()
+                        .map(|name| (name.clone(), c.placement())),
+                    verdict,
+                    observed: cluster_summary(&c),
+                }
+            }
+            Err(e) => unobservable(&e),
+        },
+        Expectation::Exporters { via, status } => match apis.exporters(*via).await {
+            Ok(list) => {
+                let observed: BTreeMap<&str, &str> = list
+                    .iter()
+                    .map(|e| (e.exporter_id.as_str(), e.status.as_str()))
+                    .collect();
+                judged(evaluate::exporters(&list, status), json!(observed))
+            }
+            Err(e) => unobservable(&e),
+        },
+        Expectation::Snapshot {
+            region,
+            repository,
+            snapshot,
+            state: wanted,
+        } => match apis.snapshots(*region, repository).await {
+            Ok(list) => {
+                let observed: Vec<serde_json::Value> = list
+                    .iter()
+                    .map(|s| {
+                        json!({
+                            "snapshot": s.snapshot,
+                            "state": s.state,
+                            "indices": s.indices.len(),
+                            "shards": s.shards,
+                        })
+                    })
+                    .collect();
+                judged(
+                    evaluate::snapshot(&list, snapshot, wanted),
+                    json!(observed),
+                )
+            }
+            Err(e) => unobservable(&e),
+        },
+        Expectation::Restored {
+            region,
+            repository,
+            snapshot,
+        } => {
+            let status = match apis.snapshot_status(*region, repository, snapshot).await {
+                Ok(s) => s,
+                Err(e) => return unobservable(&e),
+            };
+            let snapshot_indices = match apis.snapshots(*region, repository).await {
+                Ok(list) => list
+                    .into_iter()
+                    .find(|s| &s.snapshot == snapshot)
+                    .map(|s| s.indices)
+                    .unwrap_or_default(),
+                Err(e) => return unobservable(&e),
+            };
+            let present: BTreeSet<String> = match apis.indices(*region).await {
+                Ok(indices) => indices
+                    .into_iter()
+                    .filter(|i| i.status == "open")
+                    .map(|i| i.index)
+                    .collect(),
+                Err(e) => return unobservable(&e),
+            };
+            let verdict = evaluate::restored(&status, &snapshot_indices, &present);
+            judged(
+                verdict,
+                json!({
+                    "state": status.state,
+                    "shardsStats": status.shards_stats,
+                    "snapshotIndices": snapshot_indices.len(),
+                    "openIndices": present.len(),
+                }),
+            )
+        }
+        Expectation::WebApps {
+            region,
+            operate,
+            tasklist,
+        } => match platform.release(*region).await {
+            Ok(release) => judged(
+                evaluate::web_apps(release.as_ref(), *operate, *tasklist),
+                json!(release),
+            ),
+            Err(e) => unobservable(&e),
+        },
+        Expectation::Instances { region, visible } => {
+            let acknowledged = state.acknowledged_keys();
+            if acknowledged.is_empty() {
+                return judged(
+                    Verdict {
+                        problems: vec![
+                            "no instance has been acknowledged yet: nothing to look for".to_owned(),
+                        ],
+                    },
+                    json!({ "acknowledged": 0 }),
+                );
+            }
+            match apis
+                .find_instances(*region, &plan.process_instance_index, &acknowledged)
+                .await
+            {
+                Ok(found) => judged(
+                    evaluate::instances(&acknowledged, &found, *visible),
+                    json!({ "acknowledged": acknowledged.len(), "visible": found.len() }),
+                ),
+                Err(e) => unobservable(&e),
+            }
+        }
+    }
+}

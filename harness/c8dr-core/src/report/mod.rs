@@ -1,0 +1,14 @@
+//! The report of a run: what every step did, what was observed, how long it took.
+//!
+//! The tree is Run → Stage → Step → Action and Expectations (chainsaw's report model). The JSON
+//! rendering is the report's native form; JUnit XML is derived from it. Apply nextest's rules to
+//! changes: add fields freely, bump [`FORMAT_VERSION`] when a field changes meaning or goes away.
+
+mod junit;
+mod model;
+
+pub use junit::to_junit_xml;
+pub use model::{
+    ActionReport, ExpectationReport, FailureSummary, FORMAT_VERSION, InstanceAttempt,
+    InstanceOutcome, Outcome, RunReport, StageReport, StepReport, ToolInfo,
+};

@@ -1,0 +1,168 @@
+//! The expectation vocabulary: typed checks of topology, configuration changes, exporters,
+//! snapshots, web apps and data, polled until they hold.
+
+use std::collections::BTreeMap;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+
+use super::{BrokerSetSpec, ExporterRefSpec, RegionRefSpec};
+
+/// One expectation. Written as a one-key map: `topology: {...}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub enum ExpectSpec {
+    /// `GET /v2/topology` through a region's gateway.
+    Topology {
+        /// Gateway region; default `surviving`.
+        #[serde(default)]
+        via: Option<Spanned<RegionRefSpec>>,
+        /// Exactly these brokers are listed.
+        #[serde(default)]
+        brokers: Option<Spanned<BrokerSetSpec>>,
+        /// These brokers are listed without partitions (running, not yet members).
+        #[serde(default)]
+        idle_brokers: Option<Spanned<BrokerSetSpec>>,
+        /// `clusterSize`.
+        #[serde(default)]
+        cluster_size: Option<u32>,
+        /// `partitionsCount`.
+        #[serde(default)]
+        partitions_count: Option<u32>,
+        /// `replicationFactor`.
+        #[serde(default)]
+        replication_factor: Option<u32>,
+        /// Partition leadership: `all`, `none`, or a region every leader must be in.
+        #[serde(default)]
+        leaders: Option<Spanned<LeadersSpec>>,
+        /// Every partition has this many replicas in each region.
+        #[serde(default)]
+        replicas_per_region: Option<u32>,
+    },
+    /// The configuration change the step's action started has this status, and none is pending.
+    Change {
+        /// Gateway region; default `surviving`.
+        #[serde(default)]
+        via: Option<Spanned<RegionRefSpec>>,
+        /// Required status; default `COMPLETED`.
+        #[serde(default)]
+        status: Option<Spanned<String>>,
+    },
+    /// `GET /actuator/cluster`: members and placement.
+    Cluster {
+        /// Gateway region; default `surviving`.
+        #[serde(default)]
+        via: Option<Spanned<RegionRefSpec>>,
+        /// Exactly these members.
+        #[serde(default)]
+        members: Option<Spanned<BrokerSetSpec>>,
+        /// Remember the placement (partitions and priorities per broker) under this name.
+        #[serde(default)]
+        capture_placement: Option<Spanned<String>>,
+        /// The placement equals the one captured under this name.
+        #[serde(default)]
+        placement_equals: Option<Spanned<String>>,
+        /// Compare the placement of these brokers only; default all members.
+        #[serde(default)]
+        placement_of: Option<Spanned<BrokerSetSpec>>,
+    },
+    /// `GET /actuator/exporters`: aggregated status per exporter.
+    Exporters {
+        /// Gateway region; default `surviving`.
+        #[serde(default)]
+        via: Option<Spanned<RegionRefSpec>>,
+        /// Exporter → status (`ENABLED`, `DISABLED`, ...).
+        status: BTreeMap<ExporterRefSpec, Spanned<String>>,
+    },
+    /// `GET /_snapshot/{repository}/_all` lists the snapshot with this state and no failed shard.
+    Snapshot {
+        /// Whose Elasticsearch.
+        region: Spanned<RegionRefSpec>,
+        /// Snapshot name.
+        snapshot: Spanned<String>,
+        /// Required state; default `SUCCESS`.
+        #[serde(default)]
+        state: Option<Spanned<String>>,
+    },
+    /// The snapshot is restored: `_status` is `SUCCESS` with `done == total`, and every index of
+    /// the snapshot exists in the region's Elasticsearch.
+    Restored {
+        /// Whose Elasticsearch.
+        region: Spanned<RegionRefSpec>,
+        /// Snapshot name.
+        snapshot: Spanned<String>,
+    },
+    /// The region's web apps (Operate, Tasklist) are on or off, and the rollout is complete.
+    WebApps {
+        /// Which region.
+        region: Spanned<RegionRefSpec>,
+        /// Operate on?
+        operate: bool,
+        /// Tasklist on?
+        tasklist: bool,
+    },
+    /// The process instances acknowledged so far (the run's ledger) are in a region's Elasticsearch.
+    Instances {
+        /// Whose Elasticsearch.
+        region: Spanned<RegionRefSpec>,
+        /// `all` acknowledged keys are visible, or the data is `stale` (at least one is missing).
+        visible: InstancesVisibility,
+    },
+}
+
+/// `leaders:` of a topology expectation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum LeadersSpec {
+    /// Every partition has exactly one healthy leader.
+    All,
+    /// No partition has a healthy leader.
+    None,
+    /// Every partition has exactly one healthy leader, in this region.
+    In(RegionRefSpec),
+}
+
+impl<'de> Deserialize<'de> for LeadersSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct LeadersVisitor;
+        impl Visitor<'_> for LeadersVisitor {
+            type Value = LeadersSpec;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("`all`, `none`, or the region every leader must be in (`lost`, `surviving`, an index)")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<LeadersSpec, E> {
+                match v {
+                    "all" => Ok(LeadersSpec::All),
+                    "none" => Ok(LeadersSpec::None),
+                    "lost" | "recreated" => Ok(LeadersSpec::In(RegionRefSpec::Lost)),
+                    "surviving" => Ok(LeadersSpec::In(RegionRefSpec::Surviving)),
+                    other => other
+                        .parse::<u8>()
+                        .map(|i| LeadersSpec::In(RegionRefSpec::Index(i)))
+                        .map_err(|_| {
+                            E::custom(format!(
+                                "unknown leaders rule `{other}`, expected `all`, `none`, `lost`, `surviving` or a region index"
+                            ))
+                        }),
+                }
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<LeadersSpec, E> {
+                u8::try_from(v)
+                    .map(|i| LeadersSpec::In(RegionRefSpec::Index(i)))
+                    .map_err(|_| E::custom(format!("region index {v} is out of range")))
+            }
+        }
+        deserializer.deserialize_any(LeadersVisitor)
+    }
+}
+
+/// `visible:` of an instances expectation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum InstancesVisibility {
+    /// Every acknowledged key is visible.
+    All,
+    /// At least one acknowledged key is not (yet) visible: exporting is stalled or paused.
+    Stale,
+}

@@ -1,0 +1,157 @@
+//! The scenario file's header, Camunda layout, backup repository, defaults, stages and steps.
+
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+
+use super::{ActionSpec, ExpectSpec};
+
+/// A whole scenario file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// Must be [`super::API_VERSION`].
+    pub api_version: Spanned<String>,
+    /// Must be [`super::KIND`].
+    pub kind: Spanned<String>,
+    /// Name and description.
+    pub metadata: Metadata,
+    /// The drill.
+    pub spec: ScenarioSpec,
+}
+
+/// `metadata`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Metadata {
+    /// Scenario name (lowercase letters, digits, `-` and `.`).
+    pub name: Spanned<String>,
+    /// What the drill proves.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// `spec`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScenarioSpec {
+    /// The Camunda deployment the drill runs against.
+    pub camunda: CamundaSpec,
+    /// The snapshot repository the failback uses.
+    #[serde(default)]
+    pub backup: Option<BackupSpec>,
+    /// The region to lose when `--lost-region` is not given.
+    #[serde(default)]
+    pub lost_region: Option<Spanned<u8>>,
+    /// Default timeout and poll interval.
+    #[serde(default)]
+    pub defaults: Option<DefaultsSpec>,
+    /// The stages, in order.
+    pub stages: Vec<Spanned<StageSpec>>,
+}
+
+/// `spec.camunda`: the version and shape of the deployment. Everything that differs between
+/// Camunda versions is data here, not code in the engine.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CamundaSpec {
+    /// Camunda minor version, for example `"8.8"`.
+    pub version: Spanned<String>,
+    /// Number of regions (2).
+    pub regions: Spanned<u8>,
+    /// Brokers over all regions.
+    pub cluster_size: Spanned<u32>,
+    /// Partitions.
+    pub partition_count: Spanned<u32>,
+    /// Replication factor.
+    pub replication_factor: Spanned<u32>,
+    /// Exporter id of region `{region}`; default `camundaregion{region}`.
+    #[serde(default)]
+    pub exporter_id_pattern: Option<Spanned<String>>,
+    /// Elasticsearch index holding process instances; default `operate-list-view-8.3.0_`.
+    #[serde(default)]
+    pub process_instance_index: Option<Spanned<String>>,
+}
+
+/// `spec.backup`: exactly one of `s3` or `fs`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BackupSpec {
+    /// Repository name, for example `camunda_backup`.
+    pub repository: Spanned<String>,
+    /// An S3 bucket both regions see.
+    #[serde(default)]
+    pub s3: Option<S3RepositorySpec>,
+    /// A shared file system location.
+    #[serde(default)]
+    pub fs: Option<FsRepositorySpec>,
+}
+
+/// S3 repository settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct S3RepositorySpec {
+    /// Bucket.
+    pub bucket: Spanned<String>,
+    /// Path in the bucket; default `backups`.
+    #[serde(default)]
+    pub base_path: Option<String>,
+    /// Elasticsearch S3 client; default `camunda`.
+    #[serde(default)]
+    pub client: Option<String>,
+}
+
+/// File system repository settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FsRepositorySpec {
+    /// Directory under Elasticsearch's `path.repo`.
+    pub location: Spanned<String>,
+}
+
+/// `spec.defaults`.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DefaultsSpec {
+    /// Default step timeout in cluster time, for example `5m`.
+    #[serde(default)]
+    pub timeout: Option<Spanned<String>>,
+    /// Default poll interval in cluster time, for example `1s`.
+    #[serde(default)]
+    pub poll_interval: Option<Spanned<String>>,
+}
+
+/// One stage: a phase of the procedure (steady state, region loss, failover, failback, ...).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StageSpec {
+    /// Stage name (unique).
+    pub name: Spanned<String>,
+    /// What the stage is for.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Steps, in order.
+    pub steps: Vec<Spanned<StepSpec>>,
+}
+
+/// One step: at most one action, then expectations polled until they hold or the step times out.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StepSpec {
+    /// Step name (unique within its stage).
+    pub name: Spanned<String>,
+    /// Which part of the published procedure this step performs, for example `failback step 3`.
+    #[serde(default)]
+    pub procedure: Option<String>,
+    /// Why the step is there, when it is not obvious.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Step timeout in cluster time; defaults by action kind.
+    #[serde(default)]
+    pub timeout: Option<Spanned<String>>,
+    /// What to do.
+    #[serde(default)]
+    pub action: Option<Spanned<ActionSpec>>,
+    /// What must then hold.
+    #[serde(default)]
+    pub expect: Vec<Spanned<ExpectSpec>>,
+}
