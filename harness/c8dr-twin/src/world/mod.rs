@@ -19,3 +19,6 @@ pub use platform::{
     VALUE_TASKLIST, WEBAPP_INDEX,
 };
 pub use workload::{LIST_VIEW_INDEX, PROCESS_INDEX, RestError, process_ids};
+
+#[cfg(test)]
+mod tests;
