@@ -1042,3 +1042,22 @@ mod tests {
         assert_eq!(set.len(), 33);
     }
 }
+
+impl World {
+    /// `PUT /{index}`: creates an empty open index.
+    ///
+    /// # Errors
+    /// The index exists.
+    pub fn es_create_index(&mut self, r: u8, index: &str) -> Result<Value, EsError> {
+        let es = self.es_mut(r)?;
+        if es.indices.contains_key(index) {
+            return Err(EsError::new(
+                400,
+                "resource_already_exists_exception",
+                format!("index [{index}/twin] already exists"),
+            ));
+        }
+        es.indices.insert(index.to_owned(), Index::empty());
+        Ok(json!({"acknowledged": true, "shards_acknowledged": true, "index": index}))
+    }
+}

@@ -576,6 +576,12 @@ impl World {
         }))
     }
 
+    /// `ReleaseState` of region `r`'s release, `None` when not installed.
+    #[must_use]
+    pub fn release_state(&self, r: u8) -> Option<Value> {
+        self.release_state_json(r)
+    }
+
     /// `RegionState` of the control API.
     pub(crate) fn region_state_json(&self, r: u8) -> Value {
         let Some(reg) = self.region(r) else {
