@@ -26,7 +26,9 @@ pub enum ConfigError {
     #[error("partition count must be at least 1")]
     NoPartitions,
     /// The replication factor is zero or larger than the cluster size.
-    #[error("replication factor {replication_factor} must be between 1 and the cluster size {cluster_size}")]
+    #[error(
+        "replication factor {replication_factor} must be between 1 and the cluster size {cluster_size}"
+    )]
     ReplicationFactor {
         /// The configured replication factor.
         replication_factor: u32,
@@ -221,7 +223,9 @@ impl TwinConfig {
         }
         let regions = u32::from(self.regions);
         let min = 2 * regions;
-        if self.cluster_size % 2 != 0 || self.cluster_size % regions != 0 || self.cluster_size < min
+        if !self.cluster_size.is_multiple_of(2)
+            || !self.cluster_size.is_multiple_of(regions)
+            || self.cluster_size < min
         {
             return Err(ConfigError::ClusterSize {
                 cluster_size: self.cluster_size,
@@ -278,7 +282,10 @@ impl TwinConfig {
     #[must_use]
     pub fn host_of(&self, broker: u32) -> String {
         let region = usize::from(self.region_of(broker));
-        let ns = self.namespaces.get(region).map_or("default", String::as_str);
+        let ns = self
+            .namespaces
+            .get(region)
+            .map_or("default", String::as_str);
         format!(
             "{}-zeebe-{}.{}-zeebe.{}",
             self.release_name,
@@ -307,7 +314,10 @@ mod tests {
         assert_eq!(c.validate(), Ok(()));
         assert_eq!(c.brokers_of_region(0), vec![0, 2, 4, 6]);
         assert_eq!(c.brokers_of_region(1), vec![1, 3, 5, 7]);
-        assert_eq!(c.host_of(3), "camunda-zeebe-1.camunda-zeebe.camunda-region1");
+        assert_eq!(
+            c.host_of(3),
+            "camunda-zeebe-1.camunda-zeebe.camunda-region1"
+        );
         assert_eq!(c.pod_of(6), "camunda-zeebe-3");
     }
 
@@ -315,7 +325,10 @@ mod tests {
     fn rejects_bad_cluster_sizes() {
         for size in [7, 2, 9] {
             let c = TwinConfig::default().with_cluster(size, 8, 1);
-            assert!(matches!(c.validate(), Err(ConfigError::ClusterSize { .. })), "{size}");
+            assert!(
+                matches!(c.validate(), Err(ConfigError::ClusterSize { .. })),
+                "{size}"
+            );
         }
         let c = TwinConfig::default().with_regions(3).with_cluster(8, 8, 4);
         assert!(matches!(c.validate(), Err(ConfigError::ClusterSize { .. })));

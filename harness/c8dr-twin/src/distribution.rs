@@ -31,7 +31,9 @@ pub fn round_robin(
     }
     let mut sorted_partitions = partitions.to_vec();
     sorted_partitions.sort_unstable();
-    let count = usize::try_from(replication_factor).unwrap_or(usize::MAX).min(n);
+    let count = usize::try_from(replication_factor)
+        .unwrap_or(usize::MAX)
+        .min(n);
     let n_u32 = u32::try_from(n).unwrap_or(u32::MAX);
     for (i, &partition) in sorted_partitions.iter().enumerate() {
         let descending = (partition.saturating_sub(1) / n_u32) % 2 == 0;
@@ -128,11 +130,23 @@ mod tests {
         assert_eq!(
             d[&1],
             vec![
-                Replica { broker: 1, priority: 4 },
-                Replica { broker: 3, priority: 3 }
+                Replica {
+                    broker: 1,
+                    priority: 4
+                },
+                Replica {
+                    broker: 3,
+                    priority: 3
+                }
             ]
         );
-        assert_eq!(d[&2][0], Replica { broker: 3, priority: 4 });
+        assert_eq!(
+            d[&2][0],
+            Replica {
+                broker: 3,
+                priority: 4
+            }
+        );
         assert!(round_robin(&BTreeSet::new(), &[1], 1).is_empty());
     }
 }

@@ -111,9 +111,7 @@ impl Gate {
     fn open(&self) -> bool {
         let r = self.region;
         match self.surface {
-            Surface::Rest | Surface::Management => {
-                self.shared.with(|w| w.region_serves_camunda(r))
-            }
+            Surface::Rest | Surface::Management => self.shared.with(|w| w.region_serves_camunda(r)),
             Surface::Elasticsearch => self.shared.with(|w| w.region_serves_elasticsearch(r)),
         }
     }
@@ -210,11 +208,10 @@ pub(crate) fn spawn_server(
     mut shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let serve = axum::serve(listener, router.into_make_service()).with_graceful_shutdown(
-            async move {
+        let serve =
+            axum::serve(listener, router.into_make_service()).with_graceful_shutdown(async move {
                 let _ = shutdown.wait_for(|stop| *stop).await;
-            },
-        );
+            });
         if let Err(e) = serve.await {
             tracing::debug!(error = %e, "twin listener stopped");
         }

@@ -61,7 +61,11 @@ async fn rest_api_auth_topology_and_status() {
     let twin = start(1.0).await;
     let rest = twin.endpoints().regions[0].rest;
     let c = client();
-    let resp = c.get(url(rest, "/v2/topology")).send().await.expect("request");
+    let resp = c
+        .get(url(rest, "/v2/topology"))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
         resp.headers()["www-authenticate"].to_str().expect("ascii"),
@@ -105,7 +109,11 @@ async fn rest_api_auth_topology_and_status() {
         json!({"partitionId": 1, "role": "leader", "health": "healthy"})
     );
 
-    let status = c.get(url(rest, "/v2/status")).send().await.expect("request");
+    let status = c
+        .get(url(rest, "/v2/status"))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(status.status(), StatusCode::NO_CONTENT);
     twin.shutdown().await;
 }
@@ -119,7 +127,10 @@ async fn management_api_shapes_and_errors() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(cluster["version"], 1);
     assert!(cluster.get("lastChange").is_none());
-    assert_eq!(cluster["brokers"][0]["lastUpdatedAt"], "0000-01-01T00:00:00Z");
+    assert_eq!(
+        cluster["brokers"][0]["lastUpdatedAt"],
+        "0000-01-01T00:00:00Z"
+    );
     assert_eq!(
         cluster["brokers"][0]["partitions"][0]["config"]["exporting"]["exporters"],
         json!([{"id": "camundaregion0", "state": "ENABLED"},
@@ -172,7 +183,10 @@ async fn management_api_shapes_and_errors() {
         .await
         .expect("request");
     assert_eq!(resp.status(), StatusCode::NOT_IMPLEMENTED);
-    assert_eq!(resp.text().await.expect("text"), "Scaling partitions is not supported");
+    assert_eq!(
+        resp.text().await.expect("text"),
+        "Scaling partitions is not supported"
+    );
     let resp = c
         .delete(url(mgmt, "/actuator/cluster/changes/2"))
         .send()
@@ -271,7 +285,11 @@ async fn region0_lost_management_is_502_until_force_remove_completes() {
         .await
         .expect("request");
     let mgmt = ep.regions[1].management;
-    let resp = c.get(url(mgmt, "/actuator/cluster")).send().await.expect("request");
+    let resp = c
+        .get(url(mgmt, "/actuator/cluster"))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(resp.status(), StatusCode::BAD_GATEWAY);
     assert!(resp.json::<Value>().await.expect("json")["message"].is_string());
     let resp = c
@@ -320,8 +338,14 @@ async fn procedure_over_http() {
         .expect("request");
     assert_eq!(resp.status(), StatusCode::OK);
     let dep: Value = resp.json().await.expect("json");
-    assert_eq!(dep["deployments"][0]["processDefinition"]["processDefinitionId"], "load");
-    assert_eq!(dep["deployments"][0]["processDefinition"]["processDefinitionVersion"], 1);
+    assert_eq!(
+        dep["deployments"][0]["processDefinition"]["processDefinitionId"],
+        "load"
+    );
+    assert_eq!(
+        dep["deployments"][0]["processDefinition"]["processDefinitionVersion"],
+        1
+    );
     let create = |c: Client, rest: SocketAddr| async move {
         c.post(url(rest, "/v2/process-instances"))
             .basic_auth("demo", Some("demo"))
@@ -363,7 +387,10 @@ async fn procedure_over_http() {
     assert_eq!(resp.status(), StatusCode::ACCEPTED);
     wait_change(&c, r0.management, 2).await;
     let resp = c
-        .post(url(r0.management, "/actuator/exporters/camundaregion1/disable"))
+        .post(url(
+            r0.management,
+            "/actuator/exporters/camundaregion1/disable",
+        ))
         .send()
         .await
         .expect("request");
@@ -386,7 +413,10 @@ async fn procedure_over_http() {
         .expect("request");
     assert_eq!(resp.status(), StatusCode::ACCEPTED);
     let release: Value = resp.json().await.expect("json");
-    assert_eq!(release["activeProfiles"], json!(["broker", "identity", "consolidated-auth"]));
+    assert_eq!(
+        release["activeProfiles"],
+        json!(["broker", "identity", "consolidated-auth"])
+    );
     let mut members_listed = false;
     for _ in 0..500 {
         let (_, t) = get_json(&c, url(ep.control, "/twin/v1/regions/1/release")).await;
@@ -428,7 +458,10 @@ async fn procedure_over_http() {
         .send()
         .await
         .expect("request");
-    assert_eq!(resp.json::<Value>().await.expect("json"), json!({"acknowledged": true}));
+    assert_eq!(
+        resp.json::<Value>().await.expect("json"),
+        json!({"acknowledged": true})
+    );
     let resp = c
         .put(url(
             r0.elasticsearch,
@@ -463,7 +496,10 @@ async fn procedure_over_http() {
     assert_eq!(restored["snapshot"]["shards"]["successful"], 33);
     let (_, st) = get_json(
         &c,
-        url(r1.elasticsearch, "/_snapshot/camunda_backup/failback/_status"),
+        url(
+            r1.elasticsearch,
+            "/_snapshot/camunda_backup/failback/_status",
+        ),
     )
     .await;
     assert_eq!(st["snapshots"][0]["state"], "SUCCESS");
@@ -487,7 +523,10 @@ async fn procedure_over_http() {
 
     // Enable the exporter from the survivor's, resume, re-add brokers.
     let resp = c
-        .post(url(r0.management, "/actuator/exporters/camundaregion1/enable"))
+        .post(url(
+            r0.management,
+            "/actuator/exporters/camundaregion1/enable",
+        ))
         .header("Content-Type", "application/json")
         .body(r#"{"initializeFrom" : "camundaregion0"}"#)
         .send()

@@ -30,9 +30,9 @@ fn platform(result: Result<Value, PlatformError>, ok: u16) -> Response {
     }
 }
 
-fn region(raw: &str) -> Result<u8, Response> {
+fn region(raw: &str) -> Result<u8, Box<Response>> {
     raw.parse()
-        .map_err(|_| error(404, &format!("region {raw} does not exist")))
+        .map_err(|_| Box::new(error(404, &format!("region {raw} does not exist"))))
 }
 
 #[derive(Deserialize)]
@@ -56,7 +56,7 @@ async fn region_action(
 ) -> Response {
     let r = match region(&r) {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     match action.as_str() {
         "lose" => {
@@ -84,7 +84,7 @@ async fn put_release(
 ) -> Response {
     let r = match region(&r) {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let req = if body.iter().all(u8::is_ascii_whitespace) {
         ReleaseRequest::default()
@@ -100,7 +100,7 @@ async fn put_release(
 async fn get_release(State(shared): State<Arc<Shared>>, Path(r): Path<String>) -> Response {
     let r = match region(&r) {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let exists = shared.with(|w| r < w.config().regions);
     if !exists {
@@ -115,7 +115,7 @@ async fn get_release(State(shared): State<Arc<Shared>>, Path(r): Path<String>) -
 async fn delete_release(State(shared): State<Arc<Shared>>, Path(r): Path<String>) -> Response {
     let r = match region(&r) {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     platform(shared.with(|w| w.delete_release(r)), 200)
 }

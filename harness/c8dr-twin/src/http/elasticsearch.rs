@@ -102,7 +102,9 @@ async fn get_repos(State(ctx): State<RegionCtx>) -> Response {
 
 async fn get_repo(State(ctx): State<RegionCtx>, Path(repo): Path<String>) -> Response {
     let region = ctx.region;
-    es(ctx.shared.with(|w| w.es_get_repositories(region, Some(&repo))))
+    es(ctx
+        .shared
+        .with(|w| w.es_get_repositories(region, Some(&repo))))
 }
 
 async fn create_snapshot(
@@ -113,8 +115,10 @@ async fn create_snapshot(
 ) -> Response {
     let region = ctx.region;
     let wait = flag(&pairs(q), "wait_for_completion");
-    let due = body_json(&body)
-        .and_then(|b| ctx.shared.with(|w| w.es_create_snapshot(region, &repo, &snap, &b)));
+    let due = body_json(&body).and_then(|b| {
+        ctx.shared
+            .with(|w| w.es_create_snapshot(region, &repo, &snap, &b))
+    });
     let due = match due {
         Ok(d) => d,
         Err(e) => return json(e.status, &e.body()),
@@ -123,7 +127,9 @@ async fn create_snapshot(
         return json(200, &json!({"accepted": true}));
     }
     ctx.shared.wait_until(due).await;
-    es(ctx.shared.with(|w| w.es_snapshot_created(region, &repo, &snap)))
+    es(ctx
+        .shared
+        .with(|w| w.es_snapshot_created(region, &repo, &snap)))
 }
 
 async fn get_snapshots(
@@ -131,7 +137,9 @@ async fn get_snapshots(
     Path((repo, which)): Path<(String, String)>,
 ) -> Response {
     let region = ctx.region;
-    es(ctx.shared.with(|w| w.es_get_snapshots(region, &repo, &which)))
+    es(ctx
+        .shared
+        .with(|w| w.es_get_snapshots(region, &repo, &which)))
 }
 
 async fn delete_snapshot(
@@ -139,7 +147,9 @@ async fn delete_snapshot(
     Path((repo, snap)): Path<(String, String)>,
 ) -> Response {
     let region = ctx.region;
-    es(ctx.shared.with(|w| w.es_delete_snapshot(region, &repo, &snap)))
+    es(ctx
+        .shared
+        .with(|w| w.es_delete_snapshot(region, &repo, &snap)))
 }
 
 async fn snapshot_action(
@@ -150,7 +160,9 @@ async fn snapshot_action(
 ) -> Response {
     let region = ctx.region;
     match action.as_str() {
-        "_status" => es(ctx.shared.with(|w| w.es_snapshot_status(region, &repo, &snap))),
+        "_status" => es(ctx
+            .shared
+            .with(|w| w.es_snapshot_status(region, &repo, &snap))),
         "_restore" => {
             let wait = flag(&pairs(q), "wait_for_completion");
             let started = body_json(&body)
@@ -205,8 +217,12 @@ async fn index_action(
         "_count" => es(ctx.shared.with(|w| w.es_count(region, &index))),
         _ => json(
             400,
-            &EsError::new(400, "illegal_argument_exception", format!("unknown action [{action}]"))
-                .body(),
+            &EsError::new(
+                400,
+                "illegal_argument_exception",
+                format!("unknown action [{action}]"),
+            )
+            .body(),
         ),
     }
 }
@@ -233,7 +249,10 @@ pub(crate) fn router(shared: Arc<Shared>, region: u8) -> Router {
         .route("/_cat/indices", get(cat_all))
         .route("/_cat/indices/{expr}", get(cat_some))
         .route("/_snapshot", get(get_repos))
-        .route("/_snapshot/{repo}", get(get_repo).put(put_repo).post(put_repo))
+        .route(
+            "/_snapshot/{repo}",
+            get(get_repo).put(put_repo).post(put_repo),
+        )
         .route(
             "/_snapshot/{repo}/{snap}",
             get(get_snapshots)
@@ -245,7 +264,10 @@ pub(crate) fn router(shared: Arc<Shared>, region: u8) -> Router {
             "/_snapshot/{repo}/{snap}/{action}",
             get(snapshot_action).post(snapshot_action),
         )
-        .route("/{index}", axum::routing::delete(delete_index).put(create_index))
+        .route(
+            "/{index}",
+            axum::routing::delete(delete_index).put(create_index),
+        )
         .route("/{index}/_count", get(count).post(count))
         .route("/{index}/_search", get(search).post(search))
         .route("/{index}/{action}", post(index_action))

@@ -11,7 +11,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use super::{RegionCtx, Shared, json, observed, spring_bool, query_value, with_type};
+use super::{RegionCtx, Shared, json, observed, query_value, spring_bool, with_type};
 use crate::clock::rfc3339;
 use crate::world::{ExportingOp, ManagementError, PatchRequest};
 
@@ -47,19 +47,33 @@ fn is_json(headers: &HeaderMap) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| {
-            let mime = v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-            mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+            let mime = v
+                .split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase();
+            mime == "application/json"
+                || (mime.starts_with("application/") && mime.ends_with("+json"))
         })
 }
 
+/// Query pairs with the parsed `dryRun` and `force` flags.
+struct Flags {
+    pairs: Vec<(String, String)>,
+    dry: bool,
+    force: bool,
+}
+
 /// Query flags `dryRun` and `force`, or a 400.
-fn flags(ctx: &RegionCtx, uri: &Uri, q: Pairs) -> Result<(Vec<(String, String)>, bool, bool), Response> {
+fn flags(ctx: &RegionCtx, uri: &Uri, q: Pairs) -> Result<Flags, Box<Response>> {
+    let bad = || Box::new(bad_request(ctx, uri));
     let Ok(Query(pairs)) = q else {
-        return Err(bad_request(ctx, uri));
+        return Err(bad());
     };
-    let dry = spring_bool(&pairs, "dryRun").map_err(|()| bad_request(ctx, uri))?;
-    let force = spring_bool(&pairs, "force").map_err(|()| bad_request(ctx, uri))?;
-    Ok((pairs, dry, force))
+    let dry = spring_bool(&pairs, "dryRun").map_err(|()| bad())?;
+    let force = spring_bool(&pairs, "force").map_err(|()| bad())?;
+    Ok(Flags { pairs, dry, force })
 }
 
 fn parse_id(s: &str) -> Option<u32> {
@@ -81,16 +95,17 @@ async fn patch_cluster(
     if !is_json(&headers) {
         return spring_error(&ctx, 415, "Unsupported Media Type", &uri);
     }
-    let (_, dry, force) = match flags(&ctx, &uri, q) {
+    let Flags { dry, force, .. } = match flags(&ctx, &uri, q) {
         Ok(f) => f,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let Ok(req) = serde_json::from_slice::<PatchRequest>(&body) else {
         return bad_request(&ctx, &uri);
     };
     let region = ctx.region;
     mgmt(
-        ctx.shared.with(|w| w.patch_cluster(region, &req, dry, force)),
+        ctx.shared
+            .with(|w| w.patch_cluster(region, &req, dry, force)),
         202,
     )
 }
@@ -105,9 +120,9 @@ async fn post_brokers(
     if !is_json(&headers) {
         return spring_error(&ctx, 415, "Unsupported Media Type", &uri);
     }
-    let (pairs, dry, force) = match flags(&ctx, &uri, q) {
+    let Flags { pairs, dry, force } = match flags(&ctx, &uri, q) {
         Ok(f) => f,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let rf = match query_value(&pairs, "replicationFactor") {
         None | Some("") => None,
@@ -121,7 +136,8 @@ async fn post_brokers(
     };
     let region = ctx.region;
     mgmt(
-        ctx.shared.with(|w| w.scale_brokers(region, &ids, rf, dry, force)),
+        ctx.shared
+            .with(|w| w.scale_brokers(region, &ids, rf, dry, force)),
         202,
     )
 }
@@ -132,9 +148,9 @@ async fn add_broker(
     Path(id): Path<String>,
     q: Pairs,
 ) -> Response {
-    let (_, dry, _) = match flags(&ctx, &uri, q) {
+    let Flags { dry, .. } = match flags(&ctx, &uri, q) {
         Ok(f) => f,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let Some(id) = parse_id(&id) else {
         return bad_request(&ctx, &uri);
@@ -149,9 +165,9 @@ async fn remove_broker(
     Path(id): Path<String>,
     q: Pairs,
 ) -> Response {
-    let (_, dry, _) = match flags(&ctx, &uri, q) {
+    let Flags { dry, .. } = match flags(&ctx, &uri, q) {
         Ok(f) => f,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let Some(id) = parse_id(&id) else {
         return bad_request(&ctx, &uri);
@@ -172,9 +188,9 @@ async fn partition_member(
     if !is_json(headers) {
         return spring_error(&ctx, 415, "Unsupported Media Type", uri);
     }
-    let (_, dry, _) = match flags(&ctx, uri, q) {
+    let Flags { dry, .. } = match flags(&ctx, uri, q) {
         Ok(f) => f,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let (Some(b), Some(p)) = (parse_id(broker), parse_id(partition)) else {
         return bad_request(&ctx, uri);
@@ -190,7 +206,8 @@ async fn partition_member(
                 return bad_request(&ctx, uri);
             };
             mgmt(
-                ctx.shared.with(|w| w.join_partition(region, b, p, priority, dry)),
+                ctx.shared
+                    .with(|w| w.join_partition(region, b, p, priority, dry)),
                 202,
             )
         }
@@ -249,9 +266,9 @@ async fn cancel_change(
     Path(id): Path<String>,
     q: Pairs,
 ) -> Response {
-    let (_, dry, _) = match flags(&ctx, &uri, q) {
+    let Flags { dry, .. } = match flags(&ctx, &uri, q) {
         Ok(f) => f,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let region = ctx.region;
     mgmt(ctx.shared.with(|w| w.cancel_change(region, &id, dry)), 200)
@@ -269,9 +286,9 @@ async fn exporter_action(
     q: Pairs,
     body: Bytes,
 ) -> Response {
-    let (_, dry, _) = match flags(&ctx, &uri, q) {
+    let Flags { dry, .. } = match flags(&ctx, &uri, q) {
         Ok(f) => f,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let region = ctx.region;
     match action.as_str() {
@@ -308,20 +325,19 @@ async fn delete_exporter(
     Path(id): Path<String>,
     q: Pairs,
 ) -> Response {
-    let (_, dry, _) = match flags(&ctx, &uri, q) {
+    let Flags { dry, .. } = match flags(&ctx, &uri, q) {
         Ok(f) => f,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let region = ctx.region;
-    mgmt(ctx.shared.with(|w| w.delete_exporter(region, &id, dry)), 202)
+    mgmt(
+        ctx.shared.with(|w| w.delete_exporter(region, &id, dry)),
+        202,
+    )
 }
 
 /// The 8.8 wire quirk: always HTTP 200 with a serialized `WebEndpointResponse`.
-async fn exporting(
-    State(ctx): State<RegionCtx>,
-    Path(op): Path<String>,
-    q: Pairs,
-) -> Response {
+async fn exporting(State(ctx): State<RegionCtx>, Path(op): Path<String>, q: Pairs) -> Response {
     let pairs = q.map(|Query(p)| p).unwrap_or_default();
     let soft = spring_bool(&pairs, "soft").unwrap_or(false);
     let op = match (op.as_str(), soft) {
@@ -336,7 +352,10 @@ async fn exporting(
         None => Err("Unknown operation".to_owned()),
     };
     match result {
-        Ok(()) => json(200, &json!({"body": null, "status": 204, "contentType": null})),
+        Ok(()) => json(
+            200,
+            &json!({"body": null, "status": 204, "contentType": null}),
+        ),
         Err(message) => json(
             200,
             &json!({"body": {"message": message}, "status": 500, "contentType": null}),
@@ -395,7 +414,10 @@ pub(crate) fn router(shared: Arc<Shared>, region: u8) -> Router {
             post(changes_not_supported).delete(cancel_change),
         )
         .route("/actuator/exporters", get(get_exporters))
-        .route("/actuator/exporters/{id}", axum::routing::delete(delete_exporter))
+        .route(
+            "/actuator/exporters/{id}",
+            axum::routing::delete(delete_exporter),
+        )
         .route("/actuator/exporters/{id}/{action}", post(exporter_action))
         .route("/actuator/exporting/{op}", post(exporting))
         .route("/actuator/partitions", get(partitions))

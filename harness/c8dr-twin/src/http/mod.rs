@@ -95,7 +95,10 @@ pub(crate) fn query_value<'a>(pairs: &'a [(String, String)], key: &str) -> Optio
 /// Spring's boolean conversion: `true/false/on/off/yes/no/1/0` (case-insensitive),
 /// absent or empty = default; anything else is a conversion error.
 pub(crate) fn spring_bool(pairs: &[(String, String)], key: &str) -> Result<bool, ()> {
-    match query_value(pairs, key).map(str::to_ascii_lowercase).as_deref() {
+    match query_value(pairs, key)
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         None | Some("") => Ok(false),
         Some("true" | "on" | "yes" | "1") => Ok(true),
         Some("false" | "off" | "no" | "0") => Ok(false),

@@ -114,7 +114,10 @@ async fn status(State(ctx): State<RegionCtx>) -> Response {
     resp
 }
 
-async fn deploy(State(ctx): State<RegionCtx>, multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>) -> Response {
+async fn deploy(
+    State(ctx): State<RegionCtx>,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Response {
     const PATH: &str = "/v2/deployments";
     let Ok(mut multipart) = multipart else {
         return problem(
@@ -200,7 +203,10 @@ mod tests {
 
     #[test]
     fn decodes_basic_credentials() {
-        assert_eq!(base64_decode("ZGVtbzpkZW1v").as_deref(), Some(&b"demo:demo"[..]));
+        assert_eq!(
+            base64_decode("ZGVtbzpkZW1v").as_deref(),
+            Some(&b"demo:demo"[..])
+        );
         assert_eq!(base64_decode("YQ==").as_deref(), Some(&b"a"[..]));
         assert!(base64_decode("!!").is_none());
     }

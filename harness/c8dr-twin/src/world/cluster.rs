@@ -92,7 +92,10 @@ impl PartitionStatus {
 pub(crate) enum ExporterState {
     Enabled,
     Disabled,
-    #[allow(dead_code, reason = "part of the wire vocabulary; not produced by the twin")]
+    #[allow(
+        dead_code,
+        reason = "part of the wire vocabulary; not produced by the twin"
+    )]
     ConfigNotFound,
 }
 
@@ -135,7 +138,10 @@ pub(crate) struct MemberState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ChangeStatus {
     Completed,
-    #[allow(dead_code, reason = "part of the wire vocabulary; the twin retries instead")]
+    #[allow(
+        dead_code,
+        reason = "part of the wire vocabulary; the twin retries instead"
+    )]
     Failed,
     Cancelled,
 }
@@ -241,7 +247,9 @@ impl Operation {
             Self::ForceRemove {
                 coordinator,
                 removed,
-            } => json!({"operation": "BROKER_REMOVE", "brokerId": coordinator, "brokers": [removed]}),
+            } => {
+                json!({"operation": "BROKER_REMOVE", "brokerId": coordinator, "brokers": [removed]})
+            }
             Self::PartitionJoin {
                 broker,
                 partition,
@@ -378,7 +386,10 @@ impl ClusterConfiguration {
                 }
                 _ => Ok(()),
             },
-            Operation::BrokerRemove { broker } | Operation::ForceRemove { removed: broker, .. } => {
+            Operation::BrokerRemove { broker }
+            | Operation::ForceRemove {
+                removed: broker, ..
+            } => {
                 if self.members.contains_key(broker) {
                     Ok(())
                 } else {
@@ -539,7 +550,10 @@ impl ClusterConfiguration {
                 m.state = MemberStatus::Active;
                 self.touch(*broker, now);
             }
-            Operation::BrokerRemove { broker } | Operation::ForceRemove { removed: broker, .. } => {
+            Operation::BrokerRemove { broker }
+            | Operation::ForceRemove {
+                removed: broker, ..
+            } => {
                 if let Some(m) = self.members.get_mut(broker) {
                     m.state = MemberStatus::Left;
                     m.partitions.clear();
@@ -794,7 +808,10 @@ impl ClusterConfiguration {
                     priority: r.priority,
                 });
             }
-            for b in old_p.keys().filter(|b| !new_p.iter().any(|r| r.broker == **b)) {
+            for b in old_p
+                .keys()
+                .filter(|b| !new_p.iter().any(|r| r.broker == **b))
+            {
                 ops.push(Operation::PartitionLeave {
                     broker: *b,
                     partition: *p,
@@ -994,7 +1011,12 @@ impl World {
     ) -> Result<Value, ManagementError> {
         let brokers = req.brokers.clone().unwrap_or_default();
         let partitions = req.partitions.clone().unwrap_or_default();
-        let add: BTreeSet<u32> = brokers.add.clone().unwrap_or_default().into_iter().collect();
+        let add: BTreeSet<u32> = brokers
+            .add
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
         let remove: BTreeSet<u32> = brokers
             .remove
             .clone()
@@ -1008,7 +1030,9 @@ impl World {
                 ));
             }
             if brokers.count.is_some() {
-                return Err(ManagementError::invalid("Cannot force change the broker count."));
+                return Err(ManagementError::invalid(
+                    "Cannot force change the broker count.",
+                ));
             }
             if !add.is_empty() {
                 return Err(ManagementError::invalid("Cannot force add brokers"));
@@ -1057,10 +1081,15 @@ impl World {
         let current: BTreeSet<u32> = self.cluster.members.keys().copied().collect();
         let target: BTreeSet<u32> = match brokers.count {
             Some(n) => (0..n).collect(),
-            None => current.union(&add).copied().filter(|b| !remove.contains(b)).collect(),
+            None => current
+                .union(&add)
+                .copied()
+                .filter(|b| !remove.contains(b))
+                .collect(),
         };
-        let ops = self.cluster.scale_ops(&target, partitions.replication_factor);
-        let ops = ops.map(|ops| if target == current && ops.is_empty() { Vec::new() } else { ops });
+        let ops = self
+            .cluster
+            .scale_ops(&target, partitions.replication_factor);
         self.submit(coordinator, ops, dry_run)
     }
 
@@ -1222,7 +1251,9 @@ impl World {
         }
         self.cluster.version += 2;
         self.cluster.pending = None;
-        self.cluster.members.retain(|_, m| m.state != MemberStatus::Left);
+        self.cluster
+            .members
+            .retain(|_, m| m.state != MemberStatus::Left);
         self.cluster.last_change = Some(CompletedChange {
             id,
             status: ChangeStatus::Cancelled,
@@ -1243,7 +1274,10 @@ impl World {
         for m in self.cluster.members.values() {
             for pc in m.partitions.values() {
                 for (id, e) in &pc.exporters {
-                    states.entry(id.as_str()).or_default().insert(e.state.as_str());
+                    states
+                        .entry(id.as_str())
+                        .or_default()
+                        .insert(e.state.as_str());
                 }
             }
         }
@@ -1270,14 +1304,16 @@ impl World {
         Ok(Value::Array(out))
     }
 
-    fn exporter_ops(
-        &self,
-        make: impl Fn(u32, u32) -> Operation,
-    ) -> Vec<Operation> {
+    fn exporter_ops(&self, make: impl Fn(u32, u32) -> Operation) -> Vec<Operation> {
         self.cluster
             .members
             .iter()
-            .flat_map(|(id, m)| m.partitions.keys().map(|p| make(*id, *p)).collect::<Vec<_>>())
+            .flat_map(|(id, m)| {
+                m.partitions
+                    .keys()
+                    .map(|p| make(*id, *p))
+                    .collect::<Vec<_>>()
+            })
             .collect()
     }
 
@@ -1440,7 +1476,9 @@ impl World {
         };
         if finished && let Some(p) = self.cluster.pending.take() {
             self.cluster.version += 1;
-            self.cluster.members.retain(|_, m| m.state != MemberStatus::Left);
+            self.cluster
+                .members
+                .retain(|_, m| m.state != MemberStatus::Left);
             self.cluster.last_change = Some(CompletedChange {
                 id: p.id,
                 status: ChangeStatus::Completed,

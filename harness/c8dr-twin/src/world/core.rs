@@ -264,8 +264,7 @@ impl World {
     pub(crate) fn next_due(&self) -> Option<SimTime> {
         let mut due: Vec<SimTime> = Vec::new();
         for b in self.brokers.values() {
-            if let ProcState::Starting { ready_at } | ProcState::Restarting { ready_at } = b.state
-            {
+            if let ProcState::Starting { ready_at } | ProcState::Restarting { ready_at } = b.state {
                 due.push(ready_at);
             }
         }
@@ -287,7 +286,12 @@ impl World {
                 .map(|e| e.since + election),
         );
         let detection = millis(self.cfg.latencies.failure_detection);
-        due.extend(self.gossip.values().flatten().map(|since| since + detection));
+        due.extend(
+            self.gossip
+                .values()
+                .flatten()
+                .map(|since| since + detection),
+        );
         due.into_iter().min()
     }
 
@@ -339,7 +343,9 @@ impl World {
             state ^= state >> 31;
             state = state.wrapping_mul(0xBF58_476D_1CE4_E5B9).wrapping_add(i);
             state ^= state >> 29;
-            out.push(char::from(ALPHABET[usize::try_from(state % 64).unwrap_or(0)]));
+            out.push(char::from(
+                ALPHABET[usize::try_from(state % 64).unwrap_or(0)],
+            ));
         }
         out
     }

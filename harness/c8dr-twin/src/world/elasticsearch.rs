@@ -84,11 +84,19 @@ impl EsError {
     }
 
     fn index_not_found(index: &str) -> Self {
-        Self::new(404, "index_not_found_exception", format!("no such index [{index}]"))
+        Self::new(
+            404,
+            "index_not_found_exception",
+            format!("no such index [{index}]"),
+        )
     }
 
     fn repository_missing(repo: &str) -> Self {
-        Self::new(404, "repository_missing_exception", format!("[{repo}] missing"))
+        Self::new(
+            404,
+            "repository_missing_exception",
+            format!("[{repo}] missing"),
+        )
     }
 
     fn snapshot_missing(repo: &str, snap: &str) -> Self {
@@ -400,8 +408,10 @@ impl World {
         for n in &names {
             count += es.open_index(n)?.docs.len();
         }
-        Ok(json!({"count": count, "_shards": {"total": names.len(), "successful": names.len(),
-                  "skipped": 0, "failed": 0}}))
+        Ok(
+            json!({"count": count, "_shards": {"total": names.len(), "successful": names.len(),
+                  "skipped": 0, "failed": 0}}),
+        )
     }
 
     /// `POST /{index}/_search` with `match_all`, `term` or `terms`, `size`, `from`, `_source`.
@@ -674,17 +684,20 @@ impl World {
         let uuid = self.next_uuid();
         let now = self.now;
         let due = now + millis(self.cfg.latencies.snapshot);
-        self.bucket_store.entry(location.clone()).or_default().insert(
-            snap.to_owned(),
-            StoredSnapshot {
-                uuid,
-                indices,
-                include_global_state,
-                state: SnapState::InProgress,
-                start: now,
-                end: None,
-            },
-        );
+        self.bucket_store
+            .entry(location.clone())
+            .or_default()
+            .insert(
+                snap.to_owned(),
+                StoredSnapshot {
+                    uuid,
+                    indices,
+                    include_global_state,
+                    state: SnapState::InProgress,
+                    start: now,
+                    end: None,
+                },
+            );
         let es = self.es_mut(r)?;
         if let Some(rep) = es.repositories.get_mut(repo) {
             rep.visible.insert(snap.to_owned());
@@ -725,7 +738,11 @@ impl World {
                     .filter(|(n, _)| rep.visible.contains(*n))
                     .collect();
                 visible.sort_by_key(|(n, s)| (s.start, (*n).clone()));
-                snaps.extend(visible.into_iter().map(|(n, s)| self.snapshot_json(repo, n, s)));
+                snaps.extend(
+                    visible
+                        .into_iter()
+                        .map(|(n, s)| self.snapshot_json(repo, n, s)),
+                );
             }
         } else {
             for name in which.split(',').map(str::trim).filter(|n| !n.is_empty()) {
@@ -909,7 +926,9 @@ impl World {
                             .map(|s| {
                                 indices
                                     .iter()
-                                    .filter_map(|n| s.indices.get(n).map(|i| (n.clone(), i.clone())))
+                                    .filter_map(|n| {
+                                        s.indices.get(n).map(|i| (n.clone(), i.clone()))
+                                    })
                                     .collect()
                             })
                             .unwrap_or_default();
@@ -1022,6 +1041,25 @@ fn pick(doc: &Value, fields: &[String]) -> Value {
     Value::Object(out)
 }
 
+impl World {
+    /// `PUT /{index}`: creates an empty open index.
+    ///
+    /// # Errors
+    /// The index exists.
+    pub fn es_create_index(&mut self, r: u8, index: &str) -> Result<Value, EsError> {
+        let es = self.es_mut(r)?;
+        if es.indices.contains_key(index) {
+            return Err(EsError::new(
+                400,
+                "resource_already_exists_exception",
+                format!("index [{index}/twin] already exists"),
+            ));
+        }
+        es.indices.insert(index.to_owned(), Index::empty());
+        Ok(json!({"acknowledged": true, "shards_acknowledged": true, "index": index}))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1040,24 +1078,5 @@ mod tests {
     fn schema_has_33_distinct_indices() {
         let set: BTreeSet<&str> = SCHEMA_INDICES.iter().copied().collect();
         assert_eq!(set.len(), 33);
-    }
-}
-
-impl World {
-    /// `PUT /{index}`: creates an empty open index.
-    ///
-    /// # Errors
-    /// The index exists.
-    pub fn es_create_index(&mut self, r: u8, index: &str) -> Result<Value, EsError> {
-        let es = self.es_mut(r)?;
-        if es.indices.contains_key(index) {
-            return Err(EsError::new(
-                400,
-                "resource_already_exists_exception",
-                format!("index [{index}/twin] already exists"),
-            ));
-        }
-        es.indices.insert(index.to_owned(), Index::empty());
-        Ok(json!({"acknowledged": true, "shards_acknowledged": true, "index": index}))
     }
 }

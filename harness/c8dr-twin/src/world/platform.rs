@@ -442,9 +442,10 @@ impl World {
         let restart = millis(self.cfg.latencies.broker_restart);
         for r in 0..self.cfg.regions {
             // Rolling redeploy: one broker at a time.
-            let restarting = self.brokers.values().any(|b| {
-                b.region == r && matches!(b.state, ProcState::Restarting { .. })
-            });
+            let restarting = self
+                .brokers
+                .values()
+                .any(|b| b.region == r && matches!(b.state, ProcState::Restarting { .. }));
             if !restarting {
                 loop {
                     let next = self
@@ -469,9 +470,10 @@ impl World {
                 && self
                     .region(r)
                     .is_some_and(|reg| reg.es.status == EsStatus::Running && reg.release.is_some())
-                && self.brokers.values().any(|b| {
-                    b.region == r && b.state == ProcState::Running && b.applied.webapps
-                });
+                && self
+                    .brokers
+                    .values()
+                    .any(|b| b.region == r && b.state == ProcState::Running && b.applied.webapps);
             let interval = millis(self.cfg.latencies.webapp_write_interval).max(1);
             if let Some(reg) = self.region_mut(r) {
                 if !webapps_on {

@@ -9,6 +9,9 @@ use crate::clock::{SimTime, millis};
 use super::cluster::PartitionStatus;
 use super::core::World;
 
+/// Replicas as (broker, priority).
+type Replicas = Vec<(u32, u32)>;
+
 /// Leadership of one partition: a quorum formed at `since`; the leader is known once the
 /// election latency has passed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +44,7 @@ impl World {
             .filter(|(b, _)| self.broker_running(*b))
             .collect();
         while let Some(seed) = remaining.first().copied() {
-            let (component, rest): (Vec<(u32, u32)>, Vec<(u32, u32)>) = remaining
+            let (component, rest): (Replicas, Replicas) = remaining
                 .iter()
                 .partition(|(b, _)| *b == seed.0 || self.brokers_talk(seed.0, *b));
             if component.len() * 2 > total {

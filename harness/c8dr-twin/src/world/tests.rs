@@ -68,7 +68,12 @@ impl Sim {
     fn create(&mut self, r: u8) -> Result<String, RestError> {
         self.world
             .create_instance(r, &json!({"processDefinitionId": "load"}))
-            .map(|v| v["processInstanceKey"].as_str().unwrap_or_default().to_owned())
+            .map(|v| {
+                v["processInstanceKey"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
     }
 
     fn visible(&self, r: u8, key: &str) -> bool {
@@ -84,7 +89,11 @@ fn topology_brokers(t: &Value) -> Vec<(u64, Vec<u64>)> {
                 .map(|b| {
                     let parts = b["partitions"]
                         .as_array()
-                        .map(|ps| ps.iter().filter_map(|p| p["partitionId"].as_u64()).collect())
+                        .map(|ps| {
+                            ps.iter()
+                                .filter_map(|p| p["partitionId"].as_u64())
+                                .collect()
+                        })
                         .unwrap_or_default();
                     (b["nodeId"].as_u64().unwrap_or(99), parts)
                 })
@@ -174,7 +183,11 @@ fn initial_world_is_converged() {
     );
     assert_eq!(s.es_docs(0, "_all"), 0);
     assert_eq!(
-        s.world.es_cat_indices(1, None).expect("cat").as_array().map(Vec::len),
+        s.world
+            .es_cat_indices(1, None)
+            .expect("cat")
+            .as_array()
+            .map(Vec::len),
         Some(33)
     );
 }
@@ -222,7 +235,10 @@ fn run_procedure(lost: u8, mode: LossMode) {
     s.step(Duration::from_secs(3));
     let t = s.world.topology_json(surv);
     let ids: Vec<u64> = topology_brokers(&t).iter().map(|(b, _)| *b).collect();
-    assert_eq!(ids, surv_ids.iter().map(|b| u64::from(*b)).collect::<Vec<_>>());
+    assert_eq!(
+        ids,
+        surv_ids.iter().map(|b| u64::from(*b)).collect::<Vec<_>>()
+    );
     assert_eq!(t["clusterSize"], 8);
     assert_eq!(t["replicationFactor"], 4);
     assert!(
@@ -238,7 +254,10 @@ fn run_procedure(lost: u8, mode: LossMode) {
         .world
         .exporting_control(surv, ExportingOp::Pause)
         .expect_err("no leader");
-    assert!(err.starts_with("Leader -1 of partition 1 is not known"), "{err}");
+    assert!(
+        err.starts_with("Leader -1 of partition 1 is not known"),
+        "{err}"
+    );
     if lost == 0 {
         let e = s.world.get_cluster(surv).expect_err("coordinator lost");
         assert_eq!(e.status(), 502);
@@ -296,13 +315,18 @@ fn run_procedure(lost: u8, mode: LossMode) {
     if lost == 0 {
         // Reads still go to broker 0 (a member until the change completes).
         s.step(Duration::from_millis(500));
-        assert_eq!(s.world.get_cluster(surv).expect_err("pending").status(), 502);
+        assert_eq!(
+            s.world.get_cluster(surv).expect_err("pending").status(),
+            502
+        );
     }
     s.wait_change(surv, 2);
     let c = s.world.get_cluster(surv).expect("cluster");
     assert_eq!(c["version"], 3);
     assert_eq!(placement(&c), expected_after);
-    s.until(Duration::from_secs(2), |w| (1..=8).all(|p| w.leader(p).is_some()));
+    s.until(Duration::from_secs(2), |w| {
+        (1..=8).all(|p| w.leader(p).is_some())
+    });
     let t = s.world.topology_json(surv);
     assert_eq!(t["clusterSize"], 4);
     assert_eq!(t["replicationFactor"], 2);
@@ -347,14 +371,19 @@ fn run_procedure(lost: u8, mode: LossMode) {
     recreated
         .env
         .insert(ENV_CREATE_SCHEMA.to_owned(), "false".to_owned());
-    s.world.put_release(lost, recreated).expect("deploy recreated");
+    s.world
+        .put_release(lost, recreated)
+        .expect("deploy recreated");
     s.step(Duration::from_secs(21));
     assert!(s.world.region_serves_camunda(lost));
     let t = s.world.topology_json(surv);
     let brokers = topology_brokers(&t);
     assert_eq!(brokers.len(), 8);
     for (b, parts) in &brokers {
-        assert_eq!(parts.is_empty(), lost_ids.contains(&u32::try_from(*b).unwrap_or(99)));
+        assert_eq!(
+            parts.is_empty(),
+            lost_ids.contains(&u32::try_from(*b).unwrap_or(99))
+        );
     }
     assert_eq!(t["clusterSize"], 4);
     assert_eq!(s.world.es_cat_indices(lost, None).expect("cat"), json!([]));
@@ -362,7 +391,9 @@ fn run_procedure(lost: u8, mode: LossMode) {
     // Failback step 2: web apps off in the survivor (rolling restart).
     let docs_before = s.es_docs(surv, WEBAPP_INDEX);
     assert!(docs_before > 0, "web apps write while on");
-    s.world.put_release(surv, no_webapps).expect("redeploy survivor");
+    s.world
+        .put_release(surv, no_webapps)
+        .expect("redeploy survivor");
     s.step(Duration::from_secs(61));
     let stopped = s.es_docs(surv, WEBAPP_INDEX);
     s.step(Duration::from_secs(5));
@@ -376,23 +407,40 @@ fn run_procedure(lost: u8, mode: LossMode) {
     let paused = s.create(surv).expect("create while paused");
     s.step(Duration::from_secs(1));
     assert!(!s.visible(surv, &paused));
-    assert_eq!(s.world.partitions_status(surv)["1"]["exporterPhase"], "PAUSED");
+    assert_eq!(
+        s.world.partitions_status(surv)["1"]["exporterPhase"],
+        "PAUSED"
+    );
 
     // Failback step 4: snapshot in the survivor, register and restore in the recreated region.
     let repo = json!({"type": "s3", "settings": {"bucket": "b", "client": "camunda", "base_path": "backups"}});
-    s.world.es_put_repository(surv, "camunda_backup", &repo).expect("repo");
+    s.world
+        .es_put_repository(surv, "camunda_backup", &repo)
+        .expect("repo");
     let due = s
         .world
-        .es_create_snapshot(surv, "camunda_backup", "failback", &json!({"include_global_state": true}))
+        .es_create_snapshot(
+            surv,
+            "camunda_backup",
+            "failback",
+            &json!({"include_global_state": true}),
+        )
         .expect("snapshot");
     s.clock.set(due);
     s.world.advance_to(s.clock.now());
-    let all = s.world.es_get_snapshots(surv, "camunda_backup", "_all").expect("list");
+    let all = s
+        .world
+        .es_get_snapshots(surv, "camunda_backup", "_all")
+        .expect("list");
     assert_eq!(all["snapshots"][0]["state"], "SUCCESS");
     assert_eq!(all["snapshots"][0]["shards"]["total"], 33);
-    s.world.es_put_repository(lost, "camunda_backup", &repo).expect("repo");
+    s.world
+        .es_put_repository(lost, "camunda_backup", &repo)
+        .expect("repo");
     assert_eq!(
-        s.world.es_get_snapshots(lost, "camunda_backup", "_all").expect("list")["total"],
+        s.world
+            .es_get_snapshots(lost, "camunda_backup", "_all")
+            .expect("list")["total"],
         1
     );
     let (due, restored) = s
@@ -452,9 +500,22 @@ fn run_procedure(lost: u8, mode: LossMode) {
         assert_eq!(
             joins,
             vec![
-                (1, 1, 3), (1, 3, 1), (2, 1, 4), (2, 3, 2), (3, 3, 3), (3, 5, 1),
-                (4, 3, 4), (4, 5, 2), (5, 5, 3), (5, 7, 1), (6, 5, 4), (6, 7, 2),
-                (7, 7, 3), (7, 1, 1), (8, 7, 4), (8, 1, 2)
+                (1, 1, 3),
+                (1, 3, 1),
+                (2, 1, 4),
+                (2, 3, 2),
+                (3, 3, 3),
+                (3, 5, 1),
+                (4, 3, 4),
+                (4, 5, 2),
+                (5, 5, 3),
+                (5, 7, 1),
+                (6, 5, 4),
+                (6, 7, 2),
+                (7, 7, 3),
+                (7, 1, 1),
+                (8, 7, 4),
+                (8, 1, 2)
             ]
         );
     } else {
@@ -473,7 +534,9 @@ fn run_procedure(lost: u8, mode: LossMode) {
 
     // Web apps back on in both regions.
     for r in [surv, lost] {
-        s.world.put_release(r, ReleaseRequest::default()).expect("redeploy");
+        s.world
+            .put_release(r, ReleaseRequest::default())
+            .expect("redeploy");
     }
     s.step(Duration::from_secs(65));
     let after = s.create(lost).expect("create after failback");
@@ -489,17 +552,26 @@ fn force_add_is_rejected_and_validation_order_holds() {
         .world
         .patch_cluster(0, &patch(&[1, 3, 5, 7], &[], Some(4)), false, true)
         .expect_err("force add");
-    assert_eq!(e, ManagementError::InvalidRequest("Cannot force add brokers".to_owned()));
+    assert_eq!(
+        e,
+        ManagementError::InvalidRequest("Cannot force add brokers".to_owned())
+    );
     let e = s
         .world
         .patch_cluster(0, &PatchRequest::default(), false, true)
         .expect_err("nothing");
-    assert_eq!(e.to_string(), "Must provide a set of brokers to force remove.");
+    assert_eq!(
+        e.to_string(),
+        "Must provide a set of brokers to force remove."
+    );
     let e = s
         .world
         .patch_cluster(0, &patch(&[], &[], None), false, true)
         .expect_err("empty remove");
-    assert_eq!(e.to_string(), "Must provide a set of brokers to force remove.");
+    assert_eq!(
+        e.to_string(),
+        "Must provide a set of brokers to force remove."
+    );
     let rf_only = PatchRequest {
         brokers: Some(BrokersPatch {
             remove: Some(vec![1]),
@@ -510,7 +582,10 @@ fn force_add_is_rejected_and_validation_order_holds() {
             replication_factor: Some(2),
         }),
     };
-    let e = s.world.patch_cluster(0, &rf_only, false, true).expect_err("rf");
+    let e = s
+        .world
+        .patch_cluster(0, &rf_only, false, true)
+        .expect_err("rf");
     assert_eq!(e.to_string(), "Cannot force change the replication factor.");
     let all = s
         .world
@@ -555,9 +630,15 @@ fn re_add_without_replication_factor_keeps_rf_2() {
     let p = placement(&expected);
     assert_eq!(p[&0], vec![(1, 2), (8, 1)]);
     assert_eq!(p[&1], vec![(1, 1), (2, 2)]);
-    assert!(ops(&plan).iter().any(|o| o["operation"] == "PARTITION_LEAVE"));
+    assert!(
+        ops(&plan)
+            .iter()
+            .any(|o| o["operation"] == "PARTITION_LEAVE")
+    );
     // 409 while a change is pending.
-    s.world.disable_exporter(0, "camundaregion1", false).expect("disable");
+    s.world
+        .disable_exporter(0, "camundaregion1", false)
+        .expect("disable");
     let e = s
         .world
         .patch_cluster(0, &patch(&[1, 3, 5, 7], &[], Some(4)), false, false)
@@ -568,7 +649,10 @@ fn re_add_without_replication_factor_keeps_rf_2() {
 #[test]
 fn exporter_errors_and_aggregate_status() {
     let mut s = Sim::new();
-    let e = s.world.disable_exporter(0, "foo", false).expect_err("unknown");
+    let e = s
+        .world
+        .disable_exporter(0, "foo", false)
+        .expect_err("unknown");
     assert_eq!(
         e.to_string(),
         "Expected to disable exporter, but the partition '1' does not have the exporter 'foo'"
@@ -581,7 +665,9 @@ fn exporter_errors_and_aggregate_status() {
         e.to_string(),
         "Expected to enable exporter and initialize from exporter 'foo', but the partition '1' does not have exporter 'foo'"
     );
-    s.world.disable_exporter(0, "camundaregion1", false).expect("disable");
+    s.world
+        .disable_exporter(0, "camundaregion1", false)
+        .expect("disable");
     s.step(Duration::from_millis(600));
     let status = s.world.get_exporters(0).expect("exporters");
     assert_eq!(status[1]["status"], "DISABLING");
@@ -601,12 +687,24 @@ fn exporter_errors_and_aggregate_status() {
         .expect("enable");
     assert_eq!(change["changeId"], 4);
     s.step(Duration::from_millis(600));
-    assert_eq!(s.world.get_exporters(0).expect("e")[1]["status"], "ENABLING");
     assert_eq!(
-        s.world.cancel_change(0, "5", false).expect_err("other").to_string(),
+        s.world.get_exporters(0).expect("e")[1]["status"],
+        "ENABLING"
+    );
+    assert_eq!(
+        s.world
+            .cancel_change(0, "5", false)
+            .expect_err("other")
+            .to_string(),
         "Cannot cancel change 5 because it is not the current change"
     );
-    assert_eq!(s.world.cancel_change(0, "x", false).expect_err("nan").status(), 400);
+    assert_eq!(
+        s.world
+            .cancel_change(0, "x", false)
+            .expect_err("nan")
+            .status(),
+        400
+    );
     let c = s.world.cancel_change(0, "4", false).expect("cancel");
     assert_eq!(c["version"], 6);
     assert_eq!(c["lastChange"]["status"], "CANCELLED");
@@ -618,15 +716,24 @@ fn restore_onto_open_index_fails_with_the_exact_reason() {
     let mut s = Sim::new();
     let repo = json!({"type": "fs", "settings": {"location": "/backups"}});
     s.world.es_put_repository(0, "r", &repo).expect("repo");
-    let due = s.world.es_create_snapshot(0, "r", "s", &json!({})).expect("snap");
-    let dup = s.world.es_create_snapshot(0, "r", "s", &json!({})).expect_err("dup");
+    let due = s
+        .world
+        .es_create_snapshot(0, "r", "s", &json!({}))
+        .expect("snap");
+    let dup = s
+        .world
+        .es_create_snapshot(0, "r", "s", &json!({}))
+        .expect_err("dup");
     assert_eq!(dup.kind, "invalid_snapshot_name_exception");
     assert_eq!(dup.status, 400);
     s.clock.set(due);
     s.world.advance_to(due);
     // Region 1 registered before? Not yet: register now and restore onto its open indices.
     s.world.es_put_repository(1, "r", &repo).expect("repo");
-    let e = s.world.es_restore(1, "r", "s", &json!({})).expect_err("conflict");
+    let e = s
+        .world
+        .es_restore(1, "r", "s", &json!({}))
+        .expect_err("conflict");
     assert_eq!(e.status, 500);
     assert_eq!(e.kind, "snapshot_restore_exception");
     let uuid = s.world.es_get_snapshots(1, "r", "s").expect("get")["snapshots"][0]["uuid"]
@@ -643,8 +750,14 @@ fn restore_onto_open_index_fails_with_the_exact_reason() {
         e.body()["error"]["root_cause"][0]["type"],
         "snapshot_restore_exception"
     );
-    let missing = s.world.es_restore(1, "r", "nope", &json!({})).expect_err("missing");
-    assert_eq!((missing.status, missing.reason.as_str()), (404, "[r:nope] is missing"));
+    let missing = s
+        .world
+        .es_restore(1, "r", "nope", &json!({}))
+        .expect_err("missing");
+    assert_eq!(
+        (missing.status, missing.reason.as_str()),
+        (404, "[r:nope] is missing")
+    );
     let no_repo = s.world.es_get_snapshots(1, "x", "_all").expect_err("repo");
     assert_eq!(no_repo.reason, "[x] missing");
 }
@@ -653,14 +766,27 @@ fn restore_onto_open_index_fails_with_the_exact_reason() {
 fn repositories_cache_the_snapshot_list_at_registration() {
     let mut s = Sim::new();
     let repo = json!({"type": "s3", "settings": {"bucket": "b", "base_path": "p"}});
-    s.world.es_put_repository(1, "r", &repo).expect("early registration");
+    s.world
+        .es_put_repository(1, "r", &repo)
+        .expect("early registration");
     s.world.es_put_repository(0, "r", &repo).expect("repo");
-    let due = s.world.es_create_snapshot(0, "r", "s", &json!({})).expect("snap");
+    let due = s
+        .world
+        .es_create_snapshot(0, "r", "s", &json!({}))
+        .expect("snap");
     s.clock.set(due);
     s.world.advance_to(due);
-    assert_eq!(s.world.es_get_snapshots(1, "r", "_all").expect("list")["total"], 0);
-    s.world.es_put_repository(1, "r", &repo).expect("re-register");
-    assert_eq!(s.world.es_get_snapshots(1, "r", "_all").expect("list")["total"], 1);
+    assert_eq!(
+        s.world.es_get_snapshots(1, "r", "_all").expect("list")["total"],
+        0
+    );
+    s.world
+        .es_put_repository(1, "r", &repo)
+        .expect("re-register");
+    assert_eq!(
+        s.world.es_get_snapshots(1, "r", "_all").expect("list")["total"],
+        1
+    );
 }
 
 #[test]
@@ -703,16 +829,28 @@ fn down_region_heals_with_its_data_and_quorum_returns() {
 fn schema_creation_on_deploy_blocks_the_restore() {
     let mut s = Sim::new();
     s.world.recreate_region(1).expect("recreate");
-    s.world.put_release(1, ReleaseRequest::default()).expect("deploy");
+    s.world
+        .put_release(1, ReleaseRequest::default())
+        .expect("deploy");
     s.step(Duration::from_secs(21));
     assert_eq!(
-        s.world.es_cat_indices(1, None).expect("cat").as_array().map(Vec::len),
+        s.world
+            .es_cat_indices(1, None)
+            .expect("cat")
+            .as_array()
+            .map(Vec::len),
         Some(33)
     );
     let release = s.world.release_state_json(1).expect("installed");
     assert_eq!(release["rolloutComplete"], true);
     assert_eq!(
         release["activeProfiles"],
-        json!(["broker", "operate", "tasklist", "identity", "consolidated-auth"])
+        json!([
+            "broker",
+            "operate",
+            "tasklist",
+            "identity",
+            "consolidated-auth"
+        ])
     );
 }

@@ -207,9 +207,10 @@ impl World {
     }
 
     fn next_key(&mut self, partition: u32) -> u64 {
-        let data = self.partitions.entry(partition).or_insert_with(|| {
-            super::exporting::PartitionData::new(std::iter::empty())
-        });
+        let data = self
+            .partitions
+            .entry(partition)
+            .or_insert_with(|| super::exporting::PartitionData::new(std::iter::empty()));
         data.key_counter += 1;
         key(partition, data.key_counter)
     }
@@ -295,12 +296,8 @@ impl World {
         let Some(obj) = body.as_object() else {
             return Err(RestError::invalid("Request body must be a JSON object."));
         };
-        let by_id = obj
-            .get("processDefinitionId")
-            .filter(|v| !v.is_null());
-        let by_key = obj
-            .get("processDefinitionKey")
-            .filter(|v| !v.is_null());
+        let by_id = obj.get("processDefinitionId").filter(|v| !v.is_null());
+        let by_key = obj.get("processDefinitionKey").filter(|v| !v.is_null());
         let def_key = match (by_id, by_key) {
             (None, None) => {
                 return Err(RestError::invalid(
@@ -363,8 +360,7 @@ impl World {
             return Err(RestError::new(500, "INTERNAL_ERROR", "definition vanished"));
         };
         let count = u64::from(self.cluster.partition_count().max(1));
-        let partition =
-            u32::try_from(self.workload.round_robin % count + 1).unwrap_or(1);
+        let partition = u32::try_from(self.workload.round_robin % count + 1).unwrap_or(1);
         self.workload.round_robin += 1;
         if self.reachable_leader(r, partition).is_none() {
             return Err(RestError::no_leader(partition));
@@ -485,9 +481,9 @@ impl World {
                     && want_def_key.is_none_or(|k| {
                         d.get("processDefinitionKey").and_then(Value::as_u64) == Some(k)
                     })
-                    && want_id.as_deref().is_none_or(|id| {
-                        d.get("bpmnProcessId").and_then(Value::as_str) == Some(id)
-                    })
+                    && want_id
+                        .as_deref()
+                        .is_none_or(|id| d.get("bpmnProcessId").and_then(Value::as_str) == Some(id))
             })
             .collect();
         docs.sort_by_key(|d| d.get("key").and_then(Value::as_u64));
