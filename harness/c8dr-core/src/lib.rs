@@ -44,6 +44,7 @@ pub mod event;
 pub mod exit_code;
 pub mod plan;
 pub mod region;
+pub mod render;
 pub mod report;
 mod serde_millis;
 pub mod source;

@@ -182,6 +182,7 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
             failure,
             stages,
             instances: state.ledger,
+            backend_stats: None,
         };
         tracing::info!(outcome = report.outcome.word(), duration_ms = report.duration_ms, "drill finished");
         self.sink.emit(&Event::RunFinished { report: &report });

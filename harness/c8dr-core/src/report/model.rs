@@ -77,6 +77,9 @@ pub struct RunReport {
     pub stages: Vec<StageReport>,
     /// Every process-instance creation attempt, in order.
     pub instances: Vec<InstanceAttempt>,
+    /// Backend counters filled in after the run (for the twin: busy simulated time).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backend_stats: Option<serde_json::Value>,
 }
 
 /// Where and why a run failed.

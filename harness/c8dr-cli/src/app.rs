@@ -1,0 +1,225 @@
+//! Command-line parsing (clap derive) and dispatch. Everything the user can type is here.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use c8dr_core::exit_code;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::commands;
+use crate::errors::CliError;
+use crate::logging::{self, LogFormat};
+
+/// Chaos and disaster-recovery drills for Camunda 8 dual-region deployments.
+///
+/// c8dr runs the region-loss procedure (failover, then failback) as code, step by step, and checks
+/// typed state after every step: topology, exporters, Elasticsearch snapshots, data continuity.
+/// It runs in seconds against the twin, a simulator of a dual-region Camunda 8 deployment.
+#[derive(Debug, Parser)]
+#[command(name = "c8dr", version, after_help = exit_code::TABLE, max_term_width = 100)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    command: Command,
+
+    /// More logs on stderr (-v: info, -vv: debug). `RUST_LOG` overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+
+    /// Only errors on stderr.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true, env = "C8DR_LOG_FORMAT")]
+    log_format: LogFormat,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a drill (default: the built-in Camunda 8.8 drill on the embedded twin).
+    #[command(after_help = exit_code::TABLE)]
+    Run(RunArgs),
+    /// Print every step of a drill with the commands an operator would run; runs nothing.
+    #[command(after_help = exit_code::TABLE)]
+    Plan(PlanArgs),
+    /// Check scenario files; runs nothing.
+    #[command(after_help = exit_code::TABLE)]
+    Validate(ValidateArgs),
+    /// The twin: a simulated dual-region Camunda 8 deployment.
+    #[command(subcommand)]
+    Twin(TwinCommand),
+}
+
+/// Which scenario and which lost region.
+#[derive(Debug, Args)]
+pub(crate) struct ScenarioArgs {
+    /// Scenario file; default: the built-in `dual-region-8.8.yaml`.
+    pub(crate) scenario: Option<PathBuf>,
+
+    /// The region to lose (overrides the scenario's `lostRegion`).
+    #[arg(long, value_name = "REGION", env = "C8DR_LOST_REGION")]
+    pub(crate) lost_region: Option<u8>,
+}
+
+/// `c8dr run`.
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    #[command(flatten)]
+    pub(crate) scenario: ScenarioArgs,
+
+    /// Where the drill runs.
+    #[arg(long, value_enum, default_value_t = RunBackend::Twin)]
+    pub(crate) backend: RunBackend,
+
+    /// Directory for report.json and junit.xml; default `c8dr-reports/<scenario>-lost<region>`.
+    #[arg(long, value_name = "DIR", env = "C8DR_REPORT_DIR")]
+    pub(crate) report_dir: Option<PathBuf>,
+
+    /// How much faster than a real cluster the embedded twin runs (its cluster-time latencies
+    /// and the scenario's timeouts are divided by this factor).
+    #[arg(long, value_name = "FACTOR", default_value_t = 100.0)]
+    pub(crate) time_scale: f64,
+
+    /// Poll interval for expectations in cluster time (overrides the scenario), e.g. `500ms`.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub(crate) poll_interval: Option<std::time::Duration>,
+}
+
+/// Backends `c8dr run` can drive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum RunBackend {
+    /// The embedded twin, on ephemeral loopback ports.
+    Twin,
+}
+
+/// `c8dr plan`.
+#[derive(Debug, Args)]
+pub(crate) struct PlanArgs {
+    #[command(flatten)]
+    pub(crate) scenario: ScenarioArgs,
+
+    /// Whose commands to print: the twin (`c8dr twin serve` defaults) or kind clusters.
+    #[arg(long, value_enum, default_value_t = PlanBackend::Twin)]
+    pub(crate) backend: PlanBackend,
+
+    /// Camunda Helm chart version for `--backend kind`.
+    #[arg(long, value_name = "VERSION", default_value = "13.4.2")]
+    pub(crate) chart_version: String,
+
+    /// Print the resolved plan as JSON instead of text.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// Backends `c8dr plan` can print commands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum PlanBackend {
+    /// `c8dr twin serve` on its default addresses.
+    Twin,
+    /// Two kind clusters with the Camunda Helm chart.
+    Kind,
+}
+
+/// `c8dr validate`.
+#[derive(Debug, Args)]
+pub(crate) struct ValidateArgs {
+    /// Scenario files.
+    #[arg(required = true)]
+    pub(crate) scenarios: Vec<PathBuf>,
+
+    /// Also resolve the plan for this lost region.
+    #[arg(long, value_name = "REGION")]
+    pub(crate) lost_region: Option<u8>,
+}
+
+#[derive(Debug, Subcommand)]
+enum TwinCommand {
+    /// Serve the twin in the foreground and print its endpoints (for rehearsing the procedure by hand).
+    Serve(TwinServeArgs),
+}
+
+/// `c8dr twin serve`.
+#[derive(Debug, Args)]
+pub(crate) struct TwinServeArgs {
+    /// Bind every region on this address instead of 127.0.0.10, 127.0.0.11, ...; region r then
+    /// listens on the real ports plus r × `--port-offset`.
+    #[arg(long, value_name = "ADDRESS")]
+    pub(crate) bind: Option<std::net::IpAddr>,
+
+    /// Port distance between regions when `--bind` is given.
+    #[arg(long, value_name = "N", default_value_t = 1000, requires = "bind")]
+    pub(crate) port_offset: u16,
+
+    /// Port of the control API (on 127.0.0.1, or on `--bind`).
+    #[arg(long, value_name = "PORT", default_value_t = 9990)]
+    pub(crate) control_port: u16,
+
+    /// Simulated time per wall time (1 = as slow as a real cluster).
+    #[arg(long, value_name = "FACTOR", default_value_t = 10.0)]
+    pub(crate) time_scale: f64,
+
+    /// Brokers over both regions.
+    #[arg(long, default_value_t = 8)]
+    pub(crate) cluster_size: u32,
+
+    /// Partitions.
+    #[arg(long, default_value_t = 8)]
+    pub(crate) partition_count: u32,
+
+    /// Replication factor.
+    #[arg(long, default_value_t = 4)]
+    pub(crate) replication_factor: u32,
+}
+
+/// Parse the command line, run the command, and turn the result into an exit code.
+pub(crate) fn main_impl() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(cli.verbose, cli.quiet, cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("c8dr: cannot start the async runtime: {e}");
+            return exit(exit_code::INFRASTRUCTURE);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Run(args) => commands::run::run(args).await,
+            Command::Plan(args) => commands::plan::plan(&args),
+            Command::Validate(args) => commands::validate::validate(&args),
+            Command::Twin(TwinCommand::Serve(args)) => commands::twin::serve(args).await,
+        }
+    });
+    match result {
+        Ok(code) => exit(code),
+        Err(error) => {
+            let code = error.exit_code();
+            report_error(error);
+            exit(code)
+        }
+    }
+}
+
+fn report_error(error: CliError) {
+    let report = miette::Report::new(error);
+    eprintln!("{report:?}");
+}
+
+fn exit(code: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

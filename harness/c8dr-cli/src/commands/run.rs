@@ -1,0 +1,52 @@
+//! `c8dr run`: run a drill on the embedded twin and write its reports.
+
+use std::path::PathBuf;
+
+use c8dr_core::engine::{Engine, EngineOptions};
+use c8dr_core::exit_code;
+use c8dr_core::report::Outcome;
+
+use super::load_plan;
+use crate::app::{RunArgs, RunBackend};
+use crate::errors::CliError;
+use crate::progress::Progress;
+use crate::reports;
+use crate::twin_backend::EmbeddedTwin;
+
+pub(crate) async fn run(args: RunArgs) -> Result<i32, CliError> {
+    let plan = load_plan(&args.scenario)?;
+    let report_dir = args.report_dir.clone().unwrap_or_else(|| {
+        PathBuf::from("c8dr-reports").join(format!("{}-lost{}", plan.name, plan.lost_region.0))
+    });
+    match args.backend {
+        RunBackend::Twin => {}
+    }
+    let twin = EmbeddedTwin::start(&plan, args.time_scale).await?;
+    let progress = Progress::new();
+    let options = EngineOptions {
+        poll_interval: args.poll_interval,
+        ..EngineOptions::default()
+    };
+    let engine = Engine::new(
+        &twin.platform,
+        &twin.apis,
+        twin.info.clone(),
+        &progress,
+        options,
+    );
+    let mut report = engine.run(&plan).await;
+    report.backend_stats = Some(twin.stats());
+    twin.shutdown().await;
+
+    let written = reports::write_all(&report_dir, &report)?;
+    println!(
+        "reports: {} {}",
+        written.json.display(),
+        written.junit.display()
+    );
+    Ok(match report.outcome {
+        Outcome::Passed | Outcome::Skipped => exit_code::PASSED,
+        Outcome::Failed => exit_code::DRILL_FAILED,
+        Outcome::Errored => exit_code::INFRASTRUCTURE,
+    })
+}

@@ -1,0 +1,58 @@
+//! Errors the CLI expects and reports to the user, each mapped to one exit code.
+
+use std::path::PathBuf;
+
+use c8dr_core::error::ScenarioErrors;
+use c8dr_core::exit_code;
+
+/// What can go wrong at the CLI edge.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub(crate) enum CliError {
+    /// The scenario file cannot be read.
+    #[error("cannot read scenario {}", path.display())]
+    ReadScenario {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The scenario is invalid.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    InvalidScenario(Box<ScenarioErrors>),
+    /// A command-line value is invalid.
+    #[error("{0}")]
+    Usage(String),
+    /// The twin could not start.
+    #[error("the twin could not start")]
+    TwinStart(#[source] c8dr_twin::TwinError),
+    /// A report could not be written.
+    #[error("cannot write the report to {}", path.display())]
+    WriteReport {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The JUnit report could not be rendered.
+    #[error("cannot render the JUnit report")]
+    RenderJunit(#[source] c8dr_core::report::JunitError),
+}
+
+impl CliError {
+    /// The process exit code for this error.
+    pub(crate) fn exit_code(&self) -> i32 {
+        match self {
+            CliError::ReadScenario { .. } | CliError::InvalidScenario(_) | CliError::Usage(_) => {
+                exit_code::INVALID_INPUT
+            }
+            CliError::TwinStart(_) | CliError::WriteReport { .. } | CliError::RenderJunit(_) => {
+                exit_code::INFRASTRUCTURE
+            }
+        }
+    }
+}
+
+impl From<ScenarioErrors> for CliError {
+    fn from(errors: ScenarioErrors) -> Self {
+        CliError::InvalidScenario(Box::new(errors))
+    }
+}

@@ -1,0 +1,159 @@
+//! Terminal progress: a live spinner per step on a TTY, plain lines otherwise (CI logs).
+
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use c8dr_core::event::{Event, EventSink};
+use c8dr_core::report::{Outcome, StepReport};
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Prints progress to stdout.
+pub(crate) struct Progress {
+    bar: Option<ProgressBar>,
+    out: Mutex<std::io::Stdout>,
+}
+
+impl Progress {
+    /// A live display when stdout is a terminal, plain lines otherwise.
+    pub(crate) fn new() -> Self {
+        let live = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        let bar = live.then(|| {
+            let bar = ProgressBar::new_spinner();
+            bar.set_style(
+                ProgressStyle::with_template("  {spinner} {msg} ({elapsed})")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar
+        });
+        Self {
+            bar,
+            out: Mutex::new(std::io::stdout()),
+        }
+    }
+
+    fn line(&self, text: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(text),
+            None => {
+                if let Ok(mut out) = self.out.lock() {
+                    // A closed stdout (for example `| head`) must not stop the drill.
+                    let _ = writeln!(out, "{text}");
+                }
+            }
+        }
+    }
+}
+
+fn duration(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else {
+        format!("{:.1} s", Duration::from_millis(ms).as_secs_f64())
+    }
+}
+
+fn marker(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Passed => "[ok]  ",
+        Outcome::Failed => "[FAIL]",
+        Outcome::Skipped => "[skip]",
+        Outcome::Errored => "[ERR] ",
+    }
+}
+
+fn step_lines(report: &StepReport) -> Vec<String> {
+    let mut lines = vec![format!(
+        "  {} {} {} ({})",
+        marker(report.outcome),
+        report.id,
+        report.name,
+        duration(report.duration_ms)
+    )];
+    if report.outcome == Outcome::Passed {
+        return lines;
+    }
+    if let Some(action) = &report.action
+        && let Some(error) = &action.error
+    {
+        lines.push(format!("         action {}: {error}", action.kind));
+    }
+    for expectation in &report.expectations {
+        if expectation.outcome == Outcome::Failed {
+            lines.push(format!("         expected: {}", expectation.description));
+            if let Some(reason) = &expectation.reason {
+                lines.push(format!("         but:      {reason}"));
+            }
+            lines.push(format!("         observed: {}", expectation.observed));
+        }
+    }
+    lines
+}
+
+impl EventSink for Progress {
+    fn emit(&self, event: &Event<'_>) {
+        match event {
+            Event::RunStarted { plan, backend } => {
+                self.line(&format!(
+                    "c8dr: {} (Camunda {}) — lost {}, surviving {} — on the {} (time ×{})",
+                    plan.name,
+                    plan.camunda_version,
+                    plan.lost_region,
+                    plan.surviving_region,
+                    backend.name,
+                    backend.time_scale
+                ));
+                if let Some(bar) = &self.bar {
+                    bar.enable_steady_tick(Duration::from_millis(80));
+                }
+            }
+            Event::StageStarted { stage } => self.line(&format!("stage {}", stage.name)),
+            Event::StepStarted { step, .. } => {
+                if let Some(bar) = &self.bar {
+                    bar.reset_elapsed();
+                    bar.set_message(format!("{} {}", step.id, step.name));
+                }
+            }
+            Event::StepFinished { report, .. } => {
+                for line in step_lines(report) {
+                    self.line(&line);
+                }
+            }
+            Event::StepSkipped { step } => {
+                self.line(&format!("  {} {} {}", marker(Outcome::Skipped), step.id, step.name));
+            }
+            Event::RunFinished { report } => {
+                if let Some(bar) = &self.bar {
+                    bar.finish_and_clear();
+                }
+                let steps = report.steps().count();
+                let passed = report
+                    .steps()
+                    .filter(|s| s.outcome == Outcome::Passed)
+                    .count();
+                let summary = match &report.failure {
+                    None => format!(
+                        "PASSED: {passed} of {steps} steps in {}",
+                        duration(report.duration_ms)
+                    ),
+                    Some(failure) => format!(
+                        "{}: step {} `{}` (stage {}): {}",
+                        if report.outcome == Outcome::Errored {
+                            "ERRORED"
+                        } else {
+                            "FAILED"
+                        },
+                        failure.step_id,
+                        failure.step,
+                        failure.stage,
+                        failure.reason
+                    ),
+                };
+                self.line(&summary);
+            }
+            Event::ActionFinished { .. }
+            | Event::ExpectationPending { .. }
+            | Event::StageFinished { .. } => {}
+        }
+    }
+}
