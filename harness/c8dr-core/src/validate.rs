@@ -472,6 +472,22 @@ impl Validator<'_> {
                 .as_ref()
                 .map_or(cx.default_timeout, default_timeout_of),
         };
+        let hold_for = spec.hold_for.as_ref().and_then(|h| self.duration(h));
+        if let (Some(h), Some(d)) = (&spec.hold_for, hold_for) {
+            if spec.expect.is_empty() {
+                self.sink
+                    .at(&h.referenced, "holdFor needs expectations to hold");
+            } else if d >= timeout {
+                self.sink.at(
+                    &h.referenced,
+                    format!(
+                        "holdFor {} must be shorter than the step timeout {}",
+                        humantime::format_duration(d),
+                        humantime::format_duration(timeout)
+                    ),
+                );
+            }
+        }
         if spec.action.is_none() && spec.expect.is_empty() {
             self.sink.at(
                 &spec.name.referenced,
@@ -493,6 +509,7 @@ impl Validator<'_> {
             procedure: spec.procedure.clone(),
             description: spec.description.clone(),
             timeout,
+            hold_for,
             action,
             expectations,
             line: u32::try_from(spec.name.referenced.line()).unwrap_or(u32::MAX),

@@ -286,6 +286,8 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
                 reason: Some("not observed before the deadline".to_owned()),
             })
             .collect();
+        let hold_for = step.hold_for.map(|d| self.wall(d));
+        let mut holding_since: Option<Instant> = None;
         if !step.expectations.is_empty() {
             loop {
                 let mut all_hold = true;
@@ -313,16 +315,22 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
                         self.sink.emit(&Event::ExpectationPending { step, report: er });
                     }
                 }
-                if all_hold {
-                    for er in &mut reports {
-                        er.outcome = Outcome::Passed;
-                    }
-                    state.placements.extend(captures);
-                    break;
-                }
                 let now = Instant::now();
+                if all_hold {
+                    let since = *holding_since.get_or_insert(now);
+                    if hold_for.is_none_or(|h| now.duration_since(since) >= h) {
+                        for er in &mut reports {
+                            er.outcome = Outcome::Passed;
+                        }
+                        state.placements.extend(captures);
+                        break;
+                    }
+                } else {
+                    holding_since = None;
+                }
                 if now + poll > deadline {
                     report.outcome = Outcome::Failed;
+                    let held_too_briefly = holding_since.is_some();
                     let first = reports
                         .iter()
                         .find(|r| r.reason.is_some())
@@ -334,7 +342,16 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
                                 r.reason.clone().unwrap_or_default()
                             )
                         })
-                        .unwrap_or_default();
+                        .unwrap_or_else(|| {
+                            if held_too_briefly {
+                                format!(
+                                    "the expectations held, but not for the required {} before the step timed out",
+                                    humantime::format_duration(step.hold_for.unwrap_or_default())
+                                )
+                            } else {
+                                String::new()
+                            }
+                        });
                     report.failure = Some(first);
                     for er in &mut reports {
                         er.outcome = if er.reason.is_none() {

@@ -76,6 +76,9 @@ pub struct Step {
     /// Deadline for the action and all expectations, in cluster time.
     #[serde(with = "crate::serde_millis")]
     pub timeout: Duration,
+    /// How long the expectations must keep holding, in cluster time.
+    #[serde(with = "crate::serde_millis::option")]
+    pub hold_for: Option<Duration>,
     /// What to do.
     pub action: Option<Action>,
     /// What must then hold.

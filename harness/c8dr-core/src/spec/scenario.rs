@@ -148,6 +148,10 @@ pub struct StepSpec {
     /// Step timeout in cluster time; defaults by action kind.
     #[serde(default)]
     pub timeout: Option<Spanned<String>>,
+    /// The expectations must keep holding this long (cluster time) before the step passes: for
+    /// "stays stale" or "stays degraded" checks that a single lucky observation must not satisfy.
+    #[serde(default)]
+    pub hold_for: Option<Spanned<String>>,
     /// What to do.
     #[serde(default)]
     pub action: Option<Spanned<ActionSpec>>,
