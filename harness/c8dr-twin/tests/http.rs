@@ -627,3 +627,123 @@ async fn elasticsearch_surface() {
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     twin.shutdown().await;
 }
+
+/// Junk never crashes a handler: every answer is an HTTP status (no dropped connection) and
+/// none is a 5xx except where the contract says so.
+#[tokio::test]
+async fn malformed_inputs_get_client_errors() {
+    let twin = start(1.0).await;
+    let ep = twin.endpoints().clone();
+    let (r0, control) = (ep.regions[0], ep.control);
+    let c = client();
+    let junk: [&[u8]; 5] = [b"", b"{", b"[1,2", b"\xff\xfe", b"{\"brokers\": 7}"];
+    let json_ct = "application/json";
+    let mut checked = 0;
+    for body in junk {
+        let calls = [
+            (
+                reqwest::Method::PATCH,
+                url(r0.management, "/actuator/cluster?force=true"),
+            ),
+            (
+                reqwest::Method::PATCH,
+                url(r0.management, "/actuator/cluster?dryRun=x"),
+            ),
+            (
+                reqwest::Method::POST,
+                url(
+                    r0.management,
+                    "/actuator/cluster/brokers?replicationFactor=-1",
+                ),
+            ),
+            (
+                reqwest::Method::POST,
+                url(r0.management, "/actuator/cluster/brokers/x/partitions/1"),
+            ),
+            (
+                reqwest::Method::POST,
+                url(r0.management, "/actuator/cluster/brokers/abc"),
+            ),
+            (
+                reqwest::Method::DELETE,
+                url(r0.management, "/actuator/cluster/changes/%20"),
+            ),
+            (
+                reqwest::Method::POST,
+                url(r0.management, "/actuator/exporters/camundaregion1/enable"),
+            ),
+            (
+                reqwest::Method::POST,
+                url(r0.management, "/actuator/exporting/sideways"),
+            ),
+            (reqwest::Method::POST, url(r0.rest, "/v2/process-instances")),
+            (
+                reqwest::Method::POST,
+                url(r0.rest, "/v2/process-instances/search"),
+            ),
+            (
+                reqwest::Method::GET,
+                url(r0.rest, "/v2/process-instances/notakey"),
+            ),
+            (reqwest::Method::POST, url(r0.rest, "/v2/deployments")),
+            (reqwest::Method::PUT, url(r0.elasticsearch, "/_snapshot/r")),
+            (
+                reqwest::Method::PUT,
+                url(r0.elasticsearch, "/_snapshot/r/s?wait_for_completion=true"),
+            ),
+            (
+                reqwest::Method::POST,
+                url(r0.elasticsearch, "/_snapshot/r/s/_restore"),
+            ),
+            (
+                reqwest::Method::POST,
+                url(r0.elasticsearch, "/operate-list-view-8.3.0_/_search"),
+            ),
+            (reqwest::Method::DELETE, url(r0.elasticsearch, "/nope*")),
+            (
+                reqwest::Method::POST,
+                url(control, "/twin/v1/regions/1/lose"),
+            ),
+            (
+                reqwest::Method::POST,
+                url(control, "/twin/v1/regions/9/heal"),
+            ),
+            (
+                reqwest::Method::PUT,
+                url(control, "/twin/v1/regions/x/release"),
+            ),
+        ];
+        for (method, u) in calls {
+            let resp = c
+                .request(method.clone(), &u)
+                .basic_auth("demo", Some("demo"))
+                .header("Content-Type", json_ct)
+                .body(body.to_vec())
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{method} {u} dropped the connection: {e}"));
+            let status = resp.status().as_u16();
+            let exporting = u.contains("/actuator/exporting/");
+            // An empty body is a valid enable (no initializeFrom) and a valid search.
+            let valid_enable = u.ends_with("/enable") && body.is_empty();
+            let object = body.is_empty()
+                || serde_json::from_slice::<Value>(body).is_ok_and(|v| v.is_object());
+            let valid_search =
+                u.ends_with("/v2/process-instances/search") && object && status == 200
+                    || u.ends_with("/_search") && body.is_empty() && status == 200;
+            assert!(
+                (400..500).contains(&status)
+                    || (exporting && status == 200)
+                    || (valid_enable && status == 202)
+                    || valid_search,
+                "{method} {u} with {body:?} answered {status}"
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 100);
+    // The region is still fine afterwards.
+    let (status, _) = get_json(&c, url(r0.management, "/actuator/cluster")).await;
+    assert_eq!(status, StatusCode::OK);
+    twin.shutdown().await;
+}

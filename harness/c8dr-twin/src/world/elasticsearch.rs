@@ -419,6 +419,31 @@ impl World {
     /// # Errors
     /// Unknown or closed index, unsupported query.
     pub fn es_search(&self, r: u8, expr: &str, body: &Value) -> Result<Value, EsError> {
+        if let Some(obj) = body.as_object() {
+            const KNOWN: [&str; 8] = [
+                "query",
+                "size",
+                "from",
+                "_source",
+                "sort",
+                "track_total_hits",
+                "timeout",
+                "aggs",
+            ];
+            if let Some(unknown) = obj.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+                return Err(EsError::new(
+                    400,
+                    "parsing_exception",
+                    format!("Unknown key for a START_OBJECT in [{unknown}]."),
+                ));
+            }
+        } else {
+            return Err(EsError::new(
+                400,
+                "parsing_exception",
+                "request body must be a JSON object",
+            ));
+        }
         let es = self.es(r)?;
         let names = es.resolve(expr, false)?;
         let size = body.get("size").and_then(Value::as_u64).unwrap_or(10);

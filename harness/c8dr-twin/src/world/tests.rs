@@ -192,26 +192,15 @@ fn initial_world_is_converged() {
     );
 }
 
-/// Region 1 is lost: the whole failover and failback at the world level.
-#[test]
-fn procedure_region1_lost() {
-    run_procedure(1, LossMode::Down);
-}
-
-#[test]
-fn procedure_region1_cut_off() {
-    run_procedure(1, LossMode::CutOff);
-}
-
-/// Region 0 is lost: the coordinator is gone until the force-remove completes.
-#[test]
-fn procedure_region0_lost() {
-    run_procedure(0, LossMode::Down);
-}
-
-#[test]
-fn procedure_region0_cut_off() {
-    run_procedure(0, LossMode::CutOff);
+/// The whole failover and failback at the world level, for both lost regions and both
+/// loss modes. With region 0 lost the coordinator is gone until the force-remove completes.
+#[rstest::rstest]
+#[case::region1_down(1, LossMode::Down)]
+#[case::region1_cut_off(1, LossMode::CutOff)]
+#[case::region0_down(0, LossMode::Down)]
+#[case::region0_cut_off(0, LossMode::CutOff)]
+fn procedure(#[case] lost: u8, #[case] mode: LossMode) {
+    run_procedure(lost, mode);
 }
 
 #[allow(clippy::too_many_lines, reason = "one scenario, step by step")]
