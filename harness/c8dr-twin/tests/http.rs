@@ -747,3 +747,47 @@ async fn malformed_inputs_get_client_errors() {
     assert_eq!(status, StatusCode::OK);
     twin.shutdown().await;
 }
+
+/// Deterministic mode: on a manual clock, time only moves when told to, and a waiting
+/// handler (`wait_for_completion=true`) makes it jump to the due time.
+#[tokio::test]
+async fn manual_clock_twin_is_deterministic() {
+    use std::sync::Arc;
+
+    use c8dr_twin::{Clock, ManualClock};
+
+    let clock = Arc::new(ManualClock::new());
+    let twin = Twin::with_clock(TwinConfig::default(), clock.clone())
+        .expect("valid config")
+        .start(Binding::Ephemeral)
+        .await
+        .expect("bind");
+    let es = twin.endpoints().regions[0].elasticsearch;
+    let c = client();
+    c.put(url(es, "/_snapshot/r"))
+        .header("Content-Type", "application/json")
+        .body(r#"{"type": "fs", "settings": {"location": "/b"}}"#)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(clock.now(), 0);
+    let snap: Value = c
+        .put(url(es, "/_snapshot/r/s?wait_for_completion=true"))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(clock.now(), 2_000);
+    assert_eq!(snap["snapshot"]["state"], "SUCCESS");
+    assert_eq!(snap["snapshot"]["start_time"], "2025-09-29T11:00:00.000Z");
+    assert_eq!(snap["snapshot"]["duration_in_millis"], 2_000);
+    // Nothing else moves time: the web apps wrote exactly two documents meanwhile.
+    assert_eq!(
+        twin.with_world(|w| w.es_count(0, "tasklist-draft-task-variable-8.3.0_"))
+            .expect("count")["count"],
+        2
+    );
+    twin.shutdown().await;
+}
