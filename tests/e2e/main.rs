@@ -1,1 +1,7 @@
-//! End-to-end tests: the real `c8dr` binary against the embedded twin.
+//! End-to-end tests: the real `c8dr` binary driving whole drills against the embedded twin over
+//! real HTTP on loopback. Every test gets its own twin on ephemeral ports, so they run in parallel.
+
+mod cli;
+mod drill;
+mod invalid_input;
+mod support;

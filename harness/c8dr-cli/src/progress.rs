@@ -120,7 +120,12 @@ impl EventSink for Progress {
                 }
             }
             Event::StepSkipped { step } => {
-                self.line(&format!("  {} {} {}", marker(Outcome::Skipped), step.id, step.name));
+                self.line(&format!(
+                    "  {} {} {}",
+                    marker(Outcome::Skipped),
+                    step.id,
+                    step.name
+                ));
             }
             Event::RunFinished { report } => {
                 if let Some(bar) = &self.bar {

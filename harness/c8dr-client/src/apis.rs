@@ -73,25 +73,25 @@ impl HttpApis {
         }
     }
 
-    fn region(&self, region: RegionId, service: &'static str) -> Result<&RegionEndpoints, ApiError> {
+    fn region(
+        &self,
+        region: RegionId,
+        service: &'static str,
+    ) -> Result<&RegionEndpoints, ApiError> {
         self.regions
             .get(region.index())
             .ok_or(ApiError::NoEndpoint { region, service })
     }
 
-    fn url(
-        &self,
-        region: RegionId,
-        service: &'static str,
-        path: &str,
-    ) -> Result<Url, ApiError> {
+    fn url(&self, region: RegionId, service: &'static str, path: &str) -> Result<Url, ApiError> {
         let endpoints = self.region(region, service)?;
         let base = match service {
             "rest" => &endpoints.rest,
             "management" => &endpoints.management,
             _ => &endpoints.elasticsearch,
         };
-        base.join(path).map_err(|_| ApiError::NoEndpoint { region, service })
+        base.join(path)
+            .map_err(|_| ApiError::NoEndpoint { region, service })
     }
 
     fn rest(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
@@ -173,7 +173,9 @@ impl CamundaApis for HttpApis {
 
     async fn cluster(&self, via: RegionId) -> Result<ClusterTopology, ApiError> {
         let url = self.url(via, "management", "/actuator/cluster")?;
-        send(self.client.get(url).timeout(READ_TIMEOUT)).await?.json()
+        send(self.client.get(url).timeout(READ_TIMEOUT))
+            .await?
+            .json()
     }
 
     async fn patch_cluster(
@@ -202,7 +204,9 @@ impl CamundaApis for HttpApis {
 
     async fn exporters(&self, via: RegionId) -> Result<Vec<ExporterStatus>, ApiError> {
         let url = self.url(via, "management", "/actuator/exporters")?;
-        send(self.client.get(url).timeout(READ_TIMEOUT)).await?.json()
+        send(self.client.get(url).timeout(READ_TIMEOUT))
+            .await?
+            .json()
     }
 
     async fn disable_exporter(

@@ -84,10 +84,7 @@ impl Platform for TwinControl {
         region: RegionId,
         overrides: &ReleaseOverrides,
     ) -> Result<(), PlatformError> {
-        let request = self
-            .client
-            .put(self.url(region, "release"))
-            .json(overrides);
+        let request = self.client.put(self.url(region, "release")).json(overrides);
         self.call("deploy", region, request).await.map(drop)
     }
 

@@ -43,8 +43,10 @@ pub trait Platform: Send + Sync {
     ) -> impl Future<Output = Result<(), PlatformError>> + Send;
 
     /// Undo a loss: links restored, a stopped region starts again with its data.
-    fn heal_region(&self, region: RegionId)
-    -> impl Future<Output = Result<(), PlatformError>> + Send;
+    fn heal_region(
+        &self,
+        region: RegionId,
+    ) -> impl Future<Output = Result<(), PlatformError>> + Send;
 
     /// The region comes back empty: no release, no volumes, an empty Elasticsearch.
     fn recreate_region(

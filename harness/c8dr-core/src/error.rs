@@ -75,9 +75,7 @@ impl<'a> ErrorSink<'a> {
     /// Length of the token starting at an offset (up to the end of the line), at least 1.
     fn token_len(&self, offset: usize) -> usize {
         let rest = &self.text[offset.min(self.text.len())..];
-        let end = rest
-            .find(['\n', ',', '}', ']', '#'])
-            .unwrap_or(rest.len());
+        let end = rest.find(['\n', ',', '}', ']', '#']).unwrap_or(rest.len());
         rest[..end].trim_end().len().max(1)
     }
 

@@ -137,7 +137,10 @@ fn elasticsearch(target: &CommandTarget, region: RegionId) -> (Option<String>, S
 }
 
 fn with_forward(forward: Option<String>, command: String) -> Vec<String> {
-    forward.into_iter().chain(std::iter::once(command)).collect()
+    forward
+        .into_iter()
+        .chain(std::iter::once(command))
+        .collect()
 }
 
 fn json_arg(value: &serde_json::Value) -> String {
@@ -410,7 +413,9 @@ pub fn expectation_commands(
         }
         Expectation::Change { via, .. } => {
             let (_, base) = management(target, *via);
-            vec![format!("curl -XGET '{base}/actuator/cluster' | jq .lastChange")]
+            vec![format!(
+                "curl -XGET '{base}/actuator/cluster' | jq .lastChange"
+            )]
         }
         Expectation::Cluster { via, .. } => {
             let (_, base) = management(target, *via);

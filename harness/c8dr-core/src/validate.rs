@@ -258,7 +258,9 @@ impl Validator<'_> {
         if size == 0 || !size.is_multiple_of(u32::from(regions)) {
             self.sink.at(
                 &camunda.cluster_size.referenced,
-                format!("clusterSize {size} must be a positive multiple of the region count {regions}"),
+                format!(
+                    "clusterSize {size} must be a positive multiple of the region count {regions}"
+                ),
             );
             ok = false;
         }
@@ -516,7 +518,10 @@ impl Validator<'_> {
         })
     }
 
-    #[expect(clippy::too_many_lines, reason = "one arm per action kind reads best as a table")]
+    #[expect(
+        clippy::too_many_lines,
+        reason = "one arm per action kind reads best as a table"
+    )]
     fn action(&mut self, action: &Spanned<ActionSpec>, cx: &mut Context) -> Option<Action> {
         Some(match &action.value {
             ActionSpec::LoseRegion { region, mode } => Action::LoseRegion {
@@ -529,7 +534,11 @@ impl Validator<'_> {
             ActionSpec::RecreateRegion { region } => Action::RecreateRegion {
                 region: self.region(region, cx),
             },
-            ActionSpec::Deploy { region, values, env } => {
+            ActionSpec::Deploy {
+                region,
+                values,
+                env,
+            } => {
                 for key in values.keys() {
                     if key.is_empty() || key.contains(char::is_whitespace) {
                         self.sink.at(
@@ -554,7 +563,10 @@ impl Validator<'_> {
                 force,
                 dry_run,
             } => {
-                let add = add.as_ref().map(|s| self.brokers(s, cx)).unwrap_or_default();
+                let add = add
+                    .as_ref()
+                    .map(|s| self.brokers(s, cx))
+                    .unwrap_or_default();
                 let remove = remove
                     .as_ref()
                     .map(|s| self.brokers(s, cx))
@@ -576,17 +588,18 @@ impl Validator<'_> {
                         ),
                     );
                 }
-                let brokers = (!add.is_empty() || !remove.is_empty()).then_some(
-                    ClusterPatchBrokers {
+                let brokers =
+                    (!add.is_empty() || !remove.is_empty()).then_some(ClusterPatchBrokers {
                         add,
                         remove,
                         count: None,
-                    },
-                );
-                let partitions = replication_factor.as_ref().map(|rf| ClusterPatchPartitions {
-                    count: None,
-                    replication_factor: Some(rf.value),
-                });
+                    });
+                let partitions = replication_factor
+                    .as_ref()
+                    .map(|rf| ClusterPatchPartitions {
+                        count: None,
+                        replication_factor: Some(rf.value),
+                    });
                 Action::PatchCluster {
                     via: self.via(via.as_ref(), cx),
                     request: ClusterPatchRequest {
@@ -662,10 +675,13 @@ impl Validator<'_> {
                 }
             }
             ActionSpec::DeployProcess { via, resource } => {
+                // On failure, later createInstances steps still count as having a process, so
+                // one bad path is reported once rather than once per step.
                 let content = match self.source.read_resource(&resource.value) {
                     Ok(content) => content,
                     Err(message) => {
                         self.sink.at(&resource.referenced, message);
+                        cx.deployed_process = Some(String::new());
                         return None;
                     }
                 };
@@ -677,6 +693,7 @@ impl Validator<'_> {
                             resource.value
                         ),
                     );
+                    cx.deployed_process = Some(String::new());
                     return None;
                 };
                 cx.deployed_process = Some(process_id.clone());
@@ -737,7 +754,10 @@ impl Validator<'_> {
         }
     }
 
-    #[expect(clippy::too_many_lines, reason = "one arm per expectation kind reads best as a table")]
+    #[expect(
+        clippy::too_many_lines,
+        reason = "one arm per expectation kind reads best as a table"
+    )]
     fn expectation(
         &mut self,
         expectation: &Spanned<ExpectSpec>,
@@ -764,10 +784,9 @@ impl Validator<'_> {
                 leaders: leaders.as_ref().map(|l| match l.value {
                     LeadersSpec::All => Leaders::All,
                     LeadersSpec::None => Leaders::None,
-                    LeadersSpec::In(r) => Leaders::In(self.region(
-                        &Spanned::new(r, l.referenced, l.defined),
-                        cx,
-                    )),
+                    LeadersSpec::In(r) => {
+                        Leaders::In(self.region(&Spanned::new(r, l.referenced, l.defined), cx))
+                    }
                 }),
                 replicas_per_region: *replicas_per_region,
             },
@@ -822,7 +841,10 @@ impl Validator<'_> {
                 {
                     self.sink.at_with_help(
                         &name.referenced,
-                        format!("no earlier step captures a placement named `{}`", name.value),
+                        format!(
+                            "no earlier step captures a placement named `{}`",
+                            name.value
+                        ),
                         "capture it first with `capturePlacement` in an earlier step",
                     );
                 }

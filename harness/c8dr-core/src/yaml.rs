@@ -39,6 +39,9 @@ mod tests {
             strip_location_suffix("unknown field `x` at line 3, column 5"),
             "unknown field `x`"
         );
-        assert_eq!(strip_location_suffix("look at line items"), "look at line items");
+        assert_eq!(
+            strip_location_suffix("look at line items"),
+            "look at line items"
+        );
     }
 }

@@ -16,7 +16,9 @@ pub(crate) fn plan(args: &PlanArgs) -> Result<i32, CliError> {
         return Ok(exit_code::PASSED);
     }
     let target = match args.backend {
-        PlanBackend::Twin => CommandTarget::twin_default(plan.layout.regions, "http://127.0.0.1:9990"),
+        PlanBackend::Twin => {
+            CommandTarget::twin_default(plan.layout.regions, "http://127.0.0.1:9990")
+        }
         PlanBackend::Kind => CommandTarget::kind_default(plan.layout.regions, &args.chart_version),
     };
     println!(

@@ -16,7 +16,11 @@ pub(crate) async fn serve(args: TwinServeArgs) -> Result<i32, CliError> {
         )));
     }
     let config = TwinConfig::default()
-        .with_cluster(args.cluster_size, args.partition_count, args.replication_factor)
+        .with_cluster(
+            args.cluster_size,
+            args.partition_count,
+            args.replication_factor,
+        )
         .with_time_scale(args.time_scale);
     let binding = match args.bind {
         Some(bind) => Binding::Offset {

@@ -84,7 +84,10 @@ fn change_result(planned: &PlannedChanges) -> serde_json::Value {
     })
 }
 
-#[expect(clippy::too_many_lines, reason = "one arm per action kind reads best as a table")]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one arm per action kind reads best as a table"
+)]
 pub(crate) async fn perform<P: Platform, A: CamundaApis>(
     platform: &P,
     apis: &A,
@@ -144,20 +147,19 @@ pub(crate) async fn perform<P: Platform, A: CamundaApis>(
             }
             Err(e) => ActionResult::Failed(error_chain(&e)),
         },
-        Action::DisableExporter { via, exporter } => match with_retries(
-            deadline,
-            poll,
-            &mut attempts,
-            || apis.disable_exporter(*via, exporter),
-        )
-        .await
-        {
-            Ok(planned) => {
-                state.step_change = Some(planned.change_id);
-                ActionResult::Done(Some(change_result(&planned)))
+        Action::DisableExporter { via, exporter } => {
+            match with_retries(deadline, poll, &mut attempts, || {
+                apis.disable_exporter(*via, exporter)
+            })
+            .await
+            {
+                Ok(planned) => {
+                    state.step_change = Some(planned.change_id);
+                    ActionResult::Done(Some(change_result(&planned)))
+                }
+                Err(e) => ActionResult::Failed(error_chain(&e)),
             }
-            Err(e) => ActionResult::Failed(error_chain(&e)),
-        },
+        }
         Action::EnableExporter {
             via,
             exporter,
@@ -313,14 +315,17 @@ async fn create_instances<A: CamundaApis>(
         }
         *attempts += 1;
         let remaining = deadline.saturating_duration_since(Instant::now());
-        let result = tokio::time::timeout(remaining, apis.create_instance(create.via, &create.process_id))
-            .await
-            .unwrap_or_else(|_| {
-                Err(ApiError::Timeout {
-                    method: "POST".into(),
-                    url: "/v2/process-instances".into(),
-                })
-            });
+        let result = tokio::time::timeout(
+            remaining,
+            apis.create_instance(create.via, &create.process_id),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            Err(ApiError::Timeout {
+                method: "POST".into(),
+                url: "/v2/process-instances".into(),
+            })
+        });
         let at_ms = state.elapsed_ms();
         match result {
             Ok(instance) => {
@@ -355,9 +360,9 @@ async fn create_instances<A: CamundaApis>(
     }
     match create.require {
         Require::Acknowledged => ActionResult::Done(Some(json!({ "acknowledged": acknowledged }))),
-        Require::Rejected if acknowledged.is_empty() => {
-            ActionResult::Done(Some(json!({ "rejected": rejections, "lastError": last_error })))
-        }
+        Require::Rejected if acknowledged.is_empty() => ActionResult::Done(Some(
+            json!({ "rejected": rejections, "lastError": last_error }),
+        )),
         Require::Rejected => ActionResult::Failed(format!(
             "the cluster acknowledged {} of {} creations that should have been rejected: {}",
             acknowledged.len(),

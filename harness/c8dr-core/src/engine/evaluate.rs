@@ -78,7 +78,10 @@ pub fn topology(observed: &Topology, rule: &TopologyRule<'_>, layout: &ClusterLa
                 None => v.problems.push(format!("broker {id} is not listed")),
                 Some(b) if !b.partitions.is_empty() => v.problems.push(format!(
                     "broker {id} already holds partitions {:?}",
-                    b.partitions.iter().map(|p| p.partition_id).collect::<Vec<_>>()
+                    b.partitions
+                        .iter()
+                        .map(|p| p.partition_id)
+                        .collect::<Vec<_>>()
                 )),
                 Some(_) => {}
             }
@@ -91,7 +94,10 @@ pub fn topology(observed: &Topology, rule: &TopologyRule<'_>, layout: &ClusterLa
     }
     if let Some(n) = rule.partitions_count {
         v.require(observed.partitions_count == n, || {
-            format!("partitionsCount is {}, expected {n}", observed.partitions_count)
+            format!(
+                "partitionsCount is {}, expected {n}",
+                observed.partitions_count
+            )
         });
     }
     if let Some(n) = rule.replication_factor {
@@ -146,8 +152,7 @@ pub fn topology(observed: &Topology, rule: &TopologyRule<'_>, layout: &ClusterLa
     if let Some(n) = rule.replicas_per_region {
         let replicas = observed.replicas();
         for p in &partitions {
-            let mut per_region: BTreeMap<u8, u32> =
-                layout.region_ids().map(|r| (r.0, 0)).collect();
+            let mut per_region: BTreeMap<u8, u32> = layout.region_ids().map(|r| (r.0, 0)).collect();
             for id in replicas.get(p).map_or(&[][..], Vec::as_slice) {
                 *per_region.entry(layout.region_of(*id).0).or_default() += 1;
             }
@@ -297,7 +302,9 @@ pub fn snapshot(observed: &[SnapshotInfo], name: &str, state: &str) -> Verdict {
                 Some(shards) => v.require(shards.failed == 0, || {
                     format!("{} of {} shards failed", shards.failed, shards.total)
                 }),
-                None => v.problems.push(format!("snapshot {name} reports no shards")),
+                None => v
+                    .problems
+                    .push(format!("snapshot {name} reports no shards")),
             }
         }
     }
@@ -366,7 +373,10 @@ pub fn instances(
     visibility: InstancesVisibility,
 ) -> Verdict {
     let mut v = Verdict::new();
-    let missing: Vec<&String> = acknowledged.iter().filter(|k| !found.contains(*k)).collect();
+    let missing: Vec<&String> = acknowledged
+        .iter()
+        .filter(|k| !found.contains(*k))
+        .collect();
     match visibility {
         InstancesVisibility::All => v.require(missing.is_empty(), || {
             let shown: Vec<&str> = missing.iter().take(5).map(|k| k.as_str()).collect();
@@ -375,7 +385,11 @@ pub fn instances(
                 missing.len(),
                 acknowledged.len(),
                 shown.join(", "),
-                if missing.len() > shown.len() { ", …" } else { "" }
+                if missing.len() > shown.len() {
+                    ", …"
+                } else {
+                    ""
+                }
             )
         }),
         InstancesVisibility::Stale => v.require(!missing.is_empty(), || {
@@ -509,14 +523,17 @@ mod tests {
             .reason()
             .expect("pending");
         assert!(
-            reason.contains("1 of 2 operations applied, next PARTITION_JOIN by broker 1 on partition 1"),
+            reason.contains(
+                "1 of 2 operations applied, next PARTITION_JOIN by broker 1 on partition 1"
+            ),
             "{reason}"
         );
     }
 
     #[test]
     fn a_completed_change_with_another_id_does_not_count() {
-        let json = r#"{"version": 5, "brokers": [], "lastChange": {"id": 4, "status": "COMPLETED"}}"#;
+        let json =
+            r#"{"version": 5, "brokers": [], "lastChange": {"id": 4, "status": "COMPLETED"}}"#;
         let observed: ClusterTopology = serde_json::from_str(json).expect("valid");
         assert!(change(&observed, 4, ChangeStatus::Completed).holds());
         assert!(!change(&observed, 6, ChangeStatus::Completed).holds());

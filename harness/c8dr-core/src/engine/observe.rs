@@ -91,7 +91,10 @@ fn cluster_summary(c: &ClusterTopology) -> serde_json::Value {
     })
 }
 
-#[expect(clippy::too_many_lines, reason = "one arm per expectation kind reads best as a table")]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one arm per expectation kind reads best as a table"
+)]
 pub(crate) async fn observe<P: Platform, A: CamundaApis>(
     platform: &P,
     apis: &A,
@@ -215,10 +218,7 @@ pub(crate) async fn observe<P: Platform, A: CamundaApis>(
                         })
                     })
                     .collect();
-                judged(
-                    evaluate::snapshot(&list, snapshot, wanted),
-                    json!(observed),
-                )
+                judged(evaluate::snapshot(&list, snapshot, wanted), json!(observed))
             }
             Err(e) => unobservable(&e),
         },

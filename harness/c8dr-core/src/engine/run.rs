@@ -13,7 +13,7 @@ use crate::camunda::Placement;
 use crate::event::{Event, EventSink};
 use crate::plan::{Plan, Step};
 use crate::report::{
-    ActionReport, ExpectationReport, FailureSummary, FORMAT_VERSION, InstanceAttempt, Outcome,
+    ActionReport, ExpectationReport, FORMAT_VERSION, FailureSummary, InstanceAttempt, Outcome,
     RunReport, StageReport, StepReport, ToolInfo,
 };
 
@@ -184,7 +184,11 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
             instances: state.ledger,
             backend_stats: None,
         };
-        tracing::info!(outcome = report.outcome.word(), duration_ms = report.duration_ms, "drill finished");
+        tracing::info!(
+            outcome = report.outcome.word(),
+            duration_ms = report.duration_ms,
+            "drill finished"
+        );
         self.sink.emit(&Event::RunFinished { report: &report });
         report
     }
@@ -312,7 +316,8 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
                         all_hold = false;
                         er.reason = verdict.reason();
                         er.held_after_ms = None;
-                        self.sink.emit(&Event::ExpectationPending { step, report: er });
+                        self.sink
+                            .emit(&Event::ExpectationPending { step, report: er });
                     }
                 }
                 let now = Instant::now();

@@ -227,7 +227,10 @@ impl Action {
             } => format!("deploy {resource_name} via {via}"),
             Action::CreateInstances(c) => match c.require {
                 Require::Acknowledged => {
-                    format!("create {} instance(s) of {} via {}", c.count, c.process_id, c.via)
+                    format!(
+                        "create {} instance(s) of {} via {}",
+                        c.count, c.process_id, c.via
+                    )
                 }
                 Require::Rejected => format!(
                     "try {} instance(s) of {} via {}, expecting rejection",

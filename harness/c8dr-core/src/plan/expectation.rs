@@ -204,7 +204,9 @@ impl Expectation {
             } => format!("snapshot {snapshot} in {region} is {state} with no failed shard"),
             Expectation::Restored {
                 region, snapshot, ..
-            } => format!("snapshot {snapshot} restored in {region} (done == total, indices present)"),
+            } => {
+                format!("snapshot {snapshot} restored in {region} (done == total, indices present)")
+            }
             Expectation::WebApps {
                 region,
                 operate,
@@ -219,7 +221,9 @@ impl Expectation {
                     format!("every acknowledged instance is in {region}'s Elasticsearch")
                 }
                 InstancesVisibility::Stale => {
-                    format!("{region}'s Elasticsearch is stale (an acknowledged instance is missing)")
+                    format!(
+                        "{region}'s Elasticsearch is stale (an acknowledged instance is missing)"
+                    )
                 }
             },
         }

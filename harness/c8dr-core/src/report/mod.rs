@@ -8,9 +8,9 @@ mod junit;
 mod model;
 
 pub use junit::to_junit_xml;
-/// The error of [`to_junit_xml`].
-pub use quick_junit::SerializeError as JunitError;
 pub use model::{
-    ActionReport, ExpectationReport, FailureSummary, FORMAT_VERSION, InstanceAttempt,
+    ActionReport, ExpectationReport, FORMAT_VERSION, FailureSummary, InstanceAttempt,
     InstanceOutcome, Outcome, RunReport, StageReport, StepReport, ToolInfo,
 };
+/// The error of [`to_junit_xml`].
+pub use quick_junit::SerializeError as JunitError;

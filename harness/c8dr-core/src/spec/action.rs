@@ -12,7 +12,11 @@ use crate::region::LossMode;
 
 /// What a step does. Written as a one-key map: `patchCluster: {...}`.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", rename_all_fields = "camelCase", deny_unknown_fields)]
+#[serde(
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    deny_unknown_fields
+)]
 pub enum ActionSpec {
     /// Lose a region (platform).
     LoseRegion {

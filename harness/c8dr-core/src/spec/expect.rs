@@ -11,7 +11,11 @@ use super::{BrokerSetSpec, ExporterRefSpec, RegionRefSpec};
 
 /// One expectation. Written as a one-key map: `topology: {...}`.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", rename_all_fields = "camelCase", deny_unknown_fields)]
+#[serde(
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    deny_unknown_fields
+)]
 pub enum ExpectSpec {
     /// `GET /v2/topology` through a region's gateway.
     Topology {

@@ -154,7 +154,10 @@ mod tests {
         assert_eq!(parse("surviving").ok(), Some(RegionRefSpec::Surviving));
         assert_eq!(parse("1").ok(), Some(RegionRefSpec::Index(1)));
         let err = parse("survivng").expect_err("typo");
-        assert!(err.to_string().contains("unknown region `survivng`"), "{err}");
+        assert!(
+            err.to_string().contains("unknown region `survivng`"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -165,7 +168,10 @@ mod tests {
             parse("lost").ok(),
             Some(BrokerSetSpec::Region(RegionRefSpec::Lost))
         );
-        assert_eq!(parse("[1, 3, 5]").ok(), Some(BrokerSetSpec::Ids(vec![1, 3, 5])));
+        assert_eq!(
+            parse("[1, 3, 5]").ok(),
+            Some(BrokerSetSpec::Ids(vec![1, 3, 5]))
+        );
         assert!(parse("[1, x]").is_err());
         assert!(parse("everyone").is_err());
     }

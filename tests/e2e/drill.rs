@@ -1,0 +1,174 @@
+//! The 8.8 drill end to end, and the drill failing when the procedure misses a step.
+
+use crate::support::{c8dr, report, scenario_8_8, scenario_without_step, steps};
+
+fn passes_for(lost_region: &str) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let report_dir = dir.path().join("reports");
+    let run = c8dr(&[
+        "run",
+        "--lost-region",
+        lost_region,
+        "--report-dir",
+        report_dir.to_str().expect("utf-8 path"),
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("PASSED"), "{run:?}");
+
+    let report = report(&report_dir);
+    assert_eq!(report["outcome"], "passed");
+    assert_eq!(
+        report["lostRegion"],
+        lost_region.parse::<u8>().expect("digit")
+    );
+    let steps = steps(&report);
+    assert!(
+        steps.len() >= 20,
+        "the whole procedure runs: {} steps",
+        steps.len()
+    );
+    for step in &steps {
+        assert_eq!(step["outcome"], "passed", "step {}", step["id"]);
+        for expectation in step["expectations"].as_array().expect("expectations") {
+            assert_eq!(expectation["outcome"], "passed");
+            assert!(expectation["polls"].as_u64().expect("polls") >= 1);
+        }
+    }
+    // Every failback step of the page is there, in the contract's order.
+    let procedure: Vec<&str> = steps
+        .iter()
+        .filter_map(|s| s["procedure"].as_str())
+        .collect();
+    for expected in [
+        "failover step 1",
+        "failover step 2",
+        "failback step 1",
+        "failback step 2",
+        "failback step 3",
+        "failback step 6",
+        "failback step 7",
+        "failback step 8",
+    ] {
+        assert!(
+            procedure.contains(&expected),
+            "{expected} missing from {procedure:?}"
+        );
+    }
+    // The force-remove and the re-add are changes 2 and 8: ids advance by two per change.
+    let change_ids: Vec<i64> = steps
+        .iter()
+        .filter_map(|s| s["action"]["result"]["changeId"].as_i64())
+        .collect();
+    assert_eq!(change_ids, vec![2, 4, 6, 8]);
+    // Data continuity: every acknowledged key is in the ledger and the run acknowledged some.
+    let acknowledged = report["instances"]
+        .as_array()
+        .expect("ledger")
+        .iter()
+        .filter(|a| a["outcome"] == "acknowledged")
+        .count();
+    assert!(acknowledged >= 20, "{acknowledged} instances acknowledged");
+
+    let junit = std::fs::read_to_string(report_dir.join("junit.xml")).expect("junit.xml");
+    assert_eq!(junit.matches("<testcase ").count(), steps.len());
+    assert!(!junit.contains("<failure"), "{junit}");
+}
+
+#[test]
+fn the_8_8_drill_passes_when_region_1_is_lost() {
+    passes_for("1");
+}
+
+#[test]
+fn the_8_8_drill_passes_when_region_0_is_lost() {
+    passes_for("0");
+}
+
+/// Run the scenario without one step; the drill must fail and name what did not hold.
+fn fails_without(step: &str, failing_step: &str, kind: &str, reason_contains: &str) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let scenario = scenario_without_step(dir.path(), step);
+    let report_dir = dir.path().join("reports");
+    let run = c8dr(&[
+        "run",
+        scenario.to_str().expect("utf-8 path"),
+        "--report-dir",
+        report_dir.to_str().expect("utf-8 path"),
+    ]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stdout.contains("FAILED"), "{run:?}");
+
+    let report = report(&report_dir);
+    assert_eq!(report["outcome"], "failed");
+    assert_eq!(
+        report["failure"]["step"], failing_step,
+        "{:#}",
+        report["failure"]
+    );
+    let failed = steps(&report)
+        .into_iter()
+        .find(|s| s["outcome"] == "failed")
+        .expect("a failed step");
+    let expectation = failed["expectations"]
+        .as_array()
+        .expect("expectations")
+        .iter()
+        .find(|e| e["outcome"] == "failed")
+        .expect("a failed expectation");
+    assert_eq!(expectation["kind"], kind);
+    let reason = expectation["reason"].as_str().expect("a reason");
+    assert!(reason.contains(reason_contains), "{reason}");
+    assert!(
+        !expectation["observed"].is_null(),
+        "the last observation is reported"
+    );
+    // Later steps did not run.
+    assert!(steps(&report).iter().any(|s| s["outcome"] == "skipped"));
+
+    let junit = std::fs::read_to_string(report_dir.join("junit.xml")).expect("junit.xml");
+    assert_eq!(junit.matches("<failure").count(), 1, "{junit}");
+    assert!(junit.contains(reason_contains), "{junit}");
+}
+
+#[test]
+fn without_the_exporter_disable_the_surviving_elasticsearch_stays_stale() {
+    fails_without(
+        "disable the lost region's exporter",
+        "temporary recovery is complete",
+        "instances",
+        "acknowledged instances are missing",
+    );
+}
+
+#[test]
+fn without_the_broker_re_add_the_final_steady_state_does_not_hold() {
+    fails_without(
+        "re-add the recreated region's brokers",
+        "dual-region cluster is healthy again",
+        "topology",
+        "clusterSize is 4, expected 8",
+    );
+}
+
+#[test]
+fn without_pausing_exporting_instances_are_exported_during_the_backup() {
+    fails_without(
+        "pause exporting",
+        "instances created while exporting is paused are held back",
+        "instances",
+        "the data is not stale",
+    );
+}
+
+#[test]
+fn the_shipped_scenario_file_is_the_built_in_default() {
+    let text = std::fs::read_to_string(scenario_8_8()).expect("scenario");
+    let run = c8dr(&["plan", "--json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let plan: serde_json::Value = serde_json::from_str(&run.stdout).expect("plan JSON");
+    assert_eq!(plan["source"], "<built-in>/dual-region-8.8.yaml");
+    let file_plan = c8dr(&["plan", "--json", "scenarios/dual-region-8.8.yaml"]);
+    let file_plan: serde_json::Value = serde_json::from_str(&file_plan.stdout).expect("plan JSON");
+    assert_eq!(plan["stages"], file_plan["stages"]);
+    assert!(text.contains("apiVersion: c8dr.io/v1alpha1"));
+}
