@@ -69,3 +69,91 @@ fn plan_prints_the_procedures_commands_with_the_contracts_corrections() {
         "{out}"
     );
 }
+
+/// Send one raw HTTP/1.1 request and return the status code and body.
+fn http(address: &str, method: &str, path: &str, headers: &str, body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).expect("the twin listens");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .expect("timeout");
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n{headers}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).expect("request sent");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("answer read");
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status line");
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[test]
+fn twin_serve_answers_the_procedure_pages_curl_commands_on_the_loopback_range() {
+    use std::io::BufRead;
+    let control_port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        listener.local_addr().expect("address").port()
+    };
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_c8dr"))
+        .args([
+            "twin",
+            "serve",
+            "--control-port",
+            &control_port.to_string(),
+            "--time-scale",
+            "100",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("twin serve starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut banner = String::new();
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line.expect("utf-8 output");
+        banner.push_str(&line);
+        banner.push('\n');
+        if line.starts_with("Press Ctrl-C") {
+            break;
+        }
+    }
+    let result = std::panic::catch_unwind(|| {
+        assert!(
+            banner.contains("region 0: REST http://127.0.0.10:8080"),
+            "{banner}"
+        );
+        assert!(
+            banner.contains("region 1: REST http://127.0.0.11:8080"),
+            "{banner}"
+        );
+        let (status, body) = http("127.0.0.10:9600", "GET", "/actuator/exporters", "", "");
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains(r#""exporterId":"camundaregion1""#), "{body}");
+        // The page's failback re-add carries force=true; real 8.8 rejects it.
+        let (status, body) = http(
+            "127.0.0.10:9600",
+            "PATCH",
+            "/actuator/cluster?force=true",
+            "Content-Type: application/json\r\n",
+            r#"{"brokers":{"add":[1,3,5,7]},"partitions":{"replicationFactor":4}}"#,
+        );
+        assert_eq!(status, 400, "{body}");
+        assert!(body.contains("Cannot force add brokers"), "{body}");
+        let (status, _) = http("127.0.0.11:8080", "GET", "/v2/topology", "", "");
+        assert_eq!(status, 401, "the REST API needs credentials");
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+}
