@@ -16,10 +16,13 @@ use c8dr_core::camunda::{
 use c8dr_core::region::{LossMode, RegionId};
 use url::Url;
 
+/// One request as the scripted server saw it: path, query, authorization header, body.
+type SeenRequest = (String, Option<String>, Option<String>, String);
+
 /// What the scripted server saw.
 #[derive(Default, Clone)]
 struct Seen {
-    requests: Arc<Mutex<Vec<(String, Option<String>, Option<String>, String)>>>,
+    requests: Arc<Mutex<Vec<SeenRequest>>>,
 }
 
 impl Seen {
@@ -36,7 +39,7 @@ impl Seen {
         ));
     }
 
-    fn all(&self) -> Vec<(String, Option<String>, Option<String>, String)> {
+    fn all(&self) -> Vec<SeenRequest> {
         self.requests.lock().expect("lock").clone()
     }
 }
