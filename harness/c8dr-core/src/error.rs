@@ -47,8 +47,14 @@ pub(crate) struct ErrorSink<'a> {
 
 impl<'a> ErrorSink<'a> {
     pub(crate) fn new(file: &'a str, text: &'a str) -> Self {
+        // Lines end like YAML's: `\n`, `\r\n` or a lone `\r`, so a line number from the parser
+        // finds the same line here.
+        let bytes = text.as_bytes();
         let mut line_starts = vec![0];
-        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        line_starts.extend(bytes.iter().enumerate().filter_map(|(i, b)| {
+            let ends_line = *b == b'\n' || (*b == b'\r' && bytes.get(i + 1) != Some(&b'\n'));
+            ends_line.then_some(i + 1)
+        }));
         Self {
             file,
             text,
@@ -75,7 +81,9 @@ impl<'a> ErrorSink<'a> {
     /// Length of the token starting at an offset (up to the end of the line), at least 1.
     fn token_len(&self, offset: usize) -> usize {
         let rest = &self.text[offset.min(self.text.len())..];
-        let end = rest.find(['\n', ',', '}', ']', '#']).unwrap_or(rest.len());
+        let end = rest
+            .find(['\n', '\r', ',', '}', ']', '#'])
+            .unwrap_or(rest.len());
         rest[..end].trim_end().len().max(1)
     }
 

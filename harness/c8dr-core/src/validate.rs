@@ -169,12 +169,13 @@ impl Validator<'_> {
             default_timeout,
         };
 
-        if spec.stages.is_empty() {
-            self.sink.push(1, 1, "the scenario has no stages", None);
+        if spec.stages.value.is_empty() {
+            self.sink
+                .at(&spec.stages.referenced, "the scenario has no stages");
         }
         let mut stage_names = BTreeSet::new();
         let mut stages = Vec::new();
-        for (stage_index, stage) in spec.stages.iter().enumerate() {
+        for (stage_index, stage) in spec.stages.value.iter().enumerate() {
             let stage = &stage.value;
             if !stage_names.insert(stage.name.value.clone()) {
                 self.sink.at(

@@ -14,7 +14,11 @@ pub struct BackupRepository {
 
 /// Repository type and settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase", tag = "type")]
+#[serde(
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    tag = "type"
+)]
 pub enum RepositoryKind {
     /// An S3 bucket (MinIO on kind, S3 on AWS).
     S3 {

@@ -10,7 +10,11 @@ use crate::spec::Require;
 
 /// What a step does, with every reference resolved.
 #[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase", tag = "kind")]
+#[serde(
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    tag = "kind"
+)]
 pub enum Action {
     /// Lose a region.
     LoseRegion {

@@ -10,7 +10,11 @@ use crate::spec::InstancesVisibility;
 
 /// What must hold after a step's action, polled until it holds or the step times out.
 #[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase", tag = "kind")]
+#[serde(
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    tag = "kind"
+)]
 pub enum Expectation {
     /// `GET /v2/topology`.
     Topology {

@@ -45,8 +45,8 @@ pub struct ScenarioSpec {
     /// Default timeout and poll interval.
     #[serde(default)]
     pub defaults: Option<DefaultsSpec>,
-    /// The stages, in order.
-    pub stages: Vec<Spanned<StageSpec>>,
+    /// The stages, in order (spanned so that an empty list can be pointed at).
+    pub stages: Spanned<Vec<Spanned<StageSpec>>>,
 }
 
 /// `spec.camunda`: the version and shape of the deployment. Everything that differs between
