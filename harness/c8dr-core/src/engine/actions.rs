@@ -58,6 +58,30 @@ where
     }
 }
 
+/// One platform operation, bounded by the step's remaining time. Platform operations are not
+/// retried: a half-applied deploy or fault must be looked at, not repeated.
+async fn platform_call(
+    remaining: Duration,
+    call: impl Future<Output = Result<(), PlatformError>>,
+) -> ActionResult {
+    match tokio::time::timeout(remaining, call).await {
+        Ok(Ok(())) => ActionResult::Done(None),
+        Ok(Err(e)) => platform_failure(&e),
+        Err(_) => ActionResult::Failed("timed out".into()),
+    }
+}
+
+/// Record the change a configuration request started, for the step's `change` expectation.
+fn change_started(state: &mut RunState, result: Result<PlannedChanges, ApiError>) -> ActionResult {
+    match result {
+        Ok(planned) => {
+            state.step_change = Some(planned.change_id);
+            ActionResult::Done(Some(change_result(&planned)))
+        }
+        Err(e) => ActionResult::Failed(error_chain(&e)),
+    }
+}
+
 fn platform_failure(e: &PlatformError) -> ActionResult {
     match e {
         PlatformError::Operation { .. } => ActionResult::Failed(error_chain(e)),
@@ -102,79 +126,49 @@ pub(crate) async fn perform<P: Platform, A: CamundaApis>(
     let outcome = match action {
         Action::LoseRegion { region, mode } => {
             attempts = 1;
-            match tokio::time::timeout(remaining, platform.lose_region(*region, *mode)).await {
-                Ok(Ok(())) => ActionResult::Done(None),
-                Ok(Err(e)) => platform_failure(&e),
-                Err(_) => ActionResult::Failed("timed out".into()),
-            }
+            platform_call(remaining, platform.lose_region(*region, *mode)).await
         }
         Action::HealRegion { region } => {
             attempts = 1;
-            match tokio::time::timeout(remaining, platform.heal_region(*region)).await {
-                Ok(Ok(())) => ActionResult::Done(None),
-                Ok(Err(e)) => platform_failure(&e),
-                Err(_) => ActionResult::Failed("timed out".into()),
-            }
+            platform_call(remaining, platform.heal_region(*region)).await
         }
         Action::RecreateRegion { region } => {
             attempts = 1;
-            match tokio::time::timeout(remaining, platform.recreate_region(*region)).await {
-                Ok(Ok(())) => ActionResult::Done(None),
-                Ok(Err(e)) => platform_failure(&e),
-                Err(_) => ActionResult::Failed("timed out".into()),
-            }
+            platform_call(remaining, platform.recreate_region(*region)).await
         }
         Action::Deploy { region, overrides } => {
             attempts = 1;
-            match tokio::time::timeout(remaining, platform.deploy(*region, overrides)).await {
-                Ok(Ok(())) => ActionResult::Done(None),
-                Ok(Err(e)) => platform_failure(&e),
-                Err(_) => ActionResult::Failed("timed out".into()),
-            }
+            platform_call(remaining, platform.deploy(*region, overrides)).await
         }
         Action::PatchCluster {
             via,
             request,
             options,
-        } => match with_retries(deadline, poll, &mut attempts, || {
-            apis.patch_cluster(*via, request, *options)
-        })
-        .await
-        {
-            Ok(planned) => {
-                state.step_change = Some(planned.change_id);
-                ActionResult::Done(Some(change_result(&planned)))
-            }
-            Err(e) => ActionResult::Failed(error_chain(&e)),
-        },
+        } => {
+            let result = with_retries(deadline, poll, &mut attempts, || {
+                apis.patch_cluster(*via, request, *options)
+            })
+            .await;
+            change_started(state, result)
+        }
         Action::DisableExporter { via, exporter } => {
-            match with_retries(deadline, poll, &mut attempts, || {
+            let result = with_retries(deadline, poll, &mut attempts, || {
                 apis.disable_exporter(*via, exporter)
             })
-            .await
-            {
-                Ok(planned) => {
-                    state.step_change = Some(planned.change_id);
-                    ActionResult::Done(Some(change_result(&planned)))
-                }
-                Err(e) => ActionResult::Failed(error_chain(&e)),
-            }
+            .await;
+            change_started(state, result)
         }
         Action::EnableExporter {
             via,
             exporter,
             initialize_from,
-        } => match with_retries(deadline, poll, &mut attempts, || {
-            apis.enable_exporter(*via, exporter, initialize_from.as_deref())
-        })
-        .await
-        {
-            Ok(planned) => {
-                state.step_change = Some(planned.change_id);
-                ActionResult::Done(Some(change_result(&planned)))
-            }
-            Err(e) => ActionResult::Failed(error_chain(&e)),
-        },
+        } => {
+            let result = with_retries(deadline, poll, &mut attempts, || {
+                apis.enable_exporter(*via, exporter, initialize_from.as_deref())
+            })
+            .await;
+            change_started(state, result)
+        }
         Action::Exporting { via, operation } => {
             // Pause and resume are idempotent, and the management API docs say to retry a failed
             // pause until it succeeds: partial failures can leave some partitions paused.
