@@ -89,9 +89,11 @@ fn fails_without(step: &str, failing_step: &str, kind: &str, reason_contains: &s
     let dir = tempfile::tempdir().expect("temporary directory");
     let scenario = scenario_without_step(dir.path(), step);
     let report_dir = dir.path().join("reports");
+    // Virtual time: the failing expectation waits out its whole timeout in milliseconds.
     let run = c8dr(&[
         "run",
         scenario.to_str().expect("utf-8 path"),
+        "--virtual-time",
         "--report-dir",
         report_dir.to_str().expect("utf-8 path"),
     ]);
@@ -171,4 +173,49 @@ fn the_shipped_scenario_file_is_the_built_in_default() {
     let file_plan: serde_json::Value = serde_json::from_str(&file_plan.stdout).expect("plan JSON");
     assert_eq!(plan["stages"], file_plan["stages"]);
     assert!(text.contains("apiVersion: c8dr.io/v1alpha1"));
+}
+
+/// Replace what differs between two runs on purpose: the wall-clock start and the twin's
+/// ephemeral ports.
+fn redact(report: &mut serde_json::Value) {
+    report["startedAt"] = serde_json::Value::Null;
+    let text = report.to_string();
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(index) = rest.find("127.0.0.1:") {
+        out.push_str(&rest[..index + "127.0.0.1:".len()]);
+        rest = rest[index + "127.0.0.1:".len()..].trim_start_matches(|c: char| c.is_ascii_digit());
+        out.push_str("PORT");
+    }
+    out.push_str(rest);
+    *report = serde_json::from_str(&out).expect("still JSON");
+}
+
+#[test]
+fn a_virtual_time_drill_replays_exactly() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut reports = Vec::new();
+    for run_index in 0..2 {
+        let report_dir = dir.path().join(format!("run{run_index}"));
+        let run = c8dr(&[
+            "run",
+            "--virtual-time",
+            "--lost-region",
+            "0",
+            "--report-dir",
+            report_dir.to_str().expect("utf-8 path"),
+        ]);
+        assert_eq!(run.code, 0, "{run:?}");
+        let mut report = report(&report_dir);
+        assert_eq!(report["virtualTime"], true);
+        redact(&mut report);
+        reports.push(report);
+    }
+    assert_eq!(reports[0], reports[1], "two virtual-time runs differ");
+    // Virtual durations are cluster time: the drill waits at least as long as the twin was busy.
+    let duration = reports[0]["durationMs"].as_u64().expect("duration");
+    let busy = reports[0]["backendStats"]["busySimMillis"]
+        .as_u64()
+        .expect("busy time");
+    assert!(duration >= busy, "{duration} < {busy}");
 }

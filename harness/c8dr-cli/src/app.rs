@@ -77,8 +77,18 @@ pub(crate) struct RunArgs {
 
     /// How much faster than a real cluster the embedded twin runs (its cluster-time latencies
     /// and the scenario's timeouts are divided by this factor).
-    #[arg(long, value_name = "FACTOR", default_value_t = 100.0)]
+    #[arg(
+        long,
+        value_name = "FACTOR",
+        default_value_t = 100.0,
+        conflicts_with = "virtual_time"
+    )]
     pub(crate) time_scale: f64,
+
+    /// Run on virtual time shared by the engine and the twin: deterministic, and as fast as the
+    /// machine allows. Report durations are then virtual (cluster) time.
+    #[arg(long)]
+    pub(crate) virtual_time: bool,
 
     /// Poll interval for expectations in cluster time (overrides the scenario), e.g. `500ms`.
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]

@@ -2,12 +2,14 @@
 //! platform side through its control API and its Camunda APIs through the same HTTP clients
 //! that talk to real clusters.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use c8dr_client::{BasicAuth, HttpApis, RegionEndpoints, TwinControl};
 use c8dr_core::backend::BackendInfo;
+use c8dr_core::clock::{Clock, ClockFuture, TokioClock};
 use c8dr_core::plan::Plan;
-use c8dr_twin::{Binding, RunningTwin, Twin, TwinConfig};
+use c8dr_twin::{Binding, ManualClock, RunningTwin, Twin, TwinConfig};
 use url::Url;
 
 use crate::errors::CliError;
@@ -16,12 +18,48 @@ use crate::errors::CliError;
 /// costs a fraction of a millisecond.
 const TWIN_MIN_POLL: Duration = Duration::from_millis(2);
 
+/// How the embedded twin keeps time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum TwinTime {
+    /// Simulated time runs this many times faster than wall time.
+    Scaled(f64),
+    /// Virtual time shared by the engine and the twin: it moves only when the engine waits or
+    /// the twin completes a `wait_for_completion` call. Deterministic and as fast as the CPU.
+    Virtual,
+}
+
+/// The engine's view of the twin's manual clock: sleeping advances the twin's time.
+struct SharedVirtualClock(Arc<ManualClock>);
+
+impl Clock for SharedVirtualClock {
+    fn now(&self) -> Duration {
+        Duration::from_millis(c8dr_twin::Clock::now(self.0.as_ref()))
+    }
+
+    fn sleep(&self, duration: Duration) -> ClockFuture<'_> {
+        self.0.advance(duration);
+        Box::pin(std::future::ready(()))
+    }
+
+    fn call_budget(&self, _remaining: Duration) -> Duration {
+        // Virtual time does not pass while a call blocks; a loopback call answers at once, so
+        // this only guards against a hung twin.
+        Duration::from_secs(60)
+    }
+
+    fn is_virtual(&self) -> bool {
+        true
+    }
+}
+
 /// A running embedded twin with clients for it.
 pub(crate) struct EmbeddedTwin {
     running: RunningTwin,
     pub(crate) platform: TwinControl,
     pub(crate) apis: HttpApis,
     pub(crate) info: BackendInfo,
+    /// The clock the engine must use with this twin.
+    pub(crate) clock: Arc<dyn Clock>,
 }
 
 fn url(address: std::net::SocketAddr) -> Url {
@@ -31,12 +69,16 @@ fn url(address: std::net::SocketAddr) -> Url {
 
 impl EmbeddedTwin {
     /// Start a twin shaped like the plan's cluster.
-    pub(crate) async fn start(plan: &Plan, time_scale: f64) -> Result<Self, CliError> {
-        if !(time_scale.is_finite() && time_scale > 0.0) {
-            return Err(CliError::Usage(format!(
-                "--time-scale must be a positive number, not {time_scale}"
-            )));
-        }
+    pub(crate) async fn start(plan: &Plan, time: TwinTime) -> Result<Self, CliError> {
+        let time_scale = match time {
+            TwinTime::Scaled(scale) if scale.is_finite() && scale > 0.0 => scale,
+            TwinTime::Scaled(scale) => {
+                return Err(CliError::Usage(format!(
+                    "--time-scale must be a positive number, not {scale}"
+                )));
+            }
+            TwinTime::Virtual => 1.0,
+        };
         let config = TwinConfig::default()
             .with_regions(plan.layout.regions)
             .with_cluster(
@@ -46,7 +88,19 @@ impl EmbeddedTwin {
             )
             .with_time_scale(time_scale);
         let (username, password) = (config.username.clone(), config.password.clone());
-        let twin = Twin::new(config).map_err(CliError::TwinStart)?;
+        let (twin, clock): (Twin, Arc<dyn Clock>) = match time {
+            TwinTime::Scaled(_) => (
+                Twin::new(config).map_err(CliError::TwinStart)?,
+                Arc::new(TokioClock::new()),
+            ),
+            TwinTime::Virtual => {
+                let manual = Arc::new(ManualClock::new());
+                (
+                    Twin::with_clock(config, manual.clone()).map_err(CliError::TwinStart)?,
+                    Arc::new(SharedVirtualClock(manual)),
+                )
+            }
+        };
         let running = twin
             .start(Binding::Ephemeral)
             .await
@@ -66,13 +120,17 @@ impl EmbeddedTwin {
         let info = BackendInfo {
             name: "twin".to_owned(),
             time_scale,
-            min_poll_interval: TWIN_MIN_POLL,
+            min_poll_interval: match time {
+                TwinTime::Scaled(_) => TWIN_MIN_POLL,
+                TwinTime::Virtual => Duration::ZERO,
+            },
         };
         Ok(Self {
             running,
             platform,
             apis,
             info,
+            clock,
         })
     }
 

@@ -38,6 +38,7 @@
 
 pub mod backend;
 pub mod camunda;
+pub mod clock;
 pub mod engine;
 pub mod error;
 pub mod event;

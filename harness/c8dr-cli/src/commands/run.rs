@@ -11,7 +11,7 @@ use crate::app::{RunArgs, RunBackend};
 use crate::errors::CliError;
 use crate::progress::Progress;
 use crate::reports;
-use crate::twin_backend::EmbeddedTwin;
+use crate::twin_backend::{EmbeddedTwin, TwinTime};
 
 pub(crate) async fn run(args: RunArgs) -> Result<i32, CliError> {
     let plan = load_plan(&args.scenario)?;
@@ -21,10 +21,16 @@ pub(crate) async fn run(args: RunArgs) -> Result<i32, CliError> {
     match args.backend {
         RunBackend::Twin => {}
     }
-    let twin = EmbeddedTwin::start(&plan, args.time_scale).await?;
+    let time = if args.virtual_time {
+        TwinTime::Virtual
+    } else {
+        TwinTime::Scaled(args.time_scale)
+    };
+    let twin = EmbeddedTwin::start(&plan, time).await?;
     let progress = Progress::new();
     let options = EngineOptions {
         poll_interval: args.poll_interval,
+        clock: twin.clock.clone(),
         ..EngineOptions::default()
     };
     let engine = Engine::new(

@@ -5,11 +5,13 @@
 use std::time::Duration;
 
 use serde_json::json;
-use tokio::time::Instant;
+
+use std::sync::Arc;
 
 use super::run::RunState;
 use crate::backend::{ApiError, CamundaApis, Platform, PlatformError};
 use crate::camunda::PlannedChanges;
+use crate::clock::Clock;
 use crate::plan::{Action, CreateInstances, Require};
 use crate::report::{InstanceAttempt, InstanceOutcome};
 
@@ -30,7 +32,8 @@ pub(crate) struct ActionRun {
 
 /// Retries `call` while it fails with a retryable error and the deadline allows.
 async fn with_retries<T, F, Fut>(
-    deadline: Instant,
+    clock: &dyn Clock,
+    deadline: Duration,
     poll: Duration,
     attempts: &mut u32,
     mut call: F,
@@ -41,17 +44,17 @@ where
 {
     loop {
         *attempts += 1;
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        let Ok(result) = tokio::time::timeout(remaining, call()).await else {
+        let remaining = deadline.saturating_sub(clock.now());
+        let Ok(result) = tokio::time::timeout(clock.call_budget(remaining), call()).await else {
             return Err(ApiError::Timeout {
                 method: "request".into(),
                 url: "(step deadline reached)".into(),
             });
         };
         match result {
-            Err(e) if e.is_retryable() && Instant::now() + poll < deadline => {
+            Err(e) if e.is_retryable() && clock.now() + poll < deadline => {
                 tracing::debug!(error = %e, attempt = *attempts, "retrying: the request changed nothing");
-                tokio::time::sleep(poll).await;
+                clock.sleep(poll).await;
             }
             other => return other,
         }
@@ -61,10 +64,12 @@ where
 /// One platform operation, bounded by the step's remaining time. Platform operations are not
 /// retried: a half-applied deploy or fault must be looked at, not repeated.
 async fn platform_call(
-    remaining: Duration,
+    clock: &dyn Clock,
+    deadline: Duration,
     call: impl Future<Output = Result<(), PlatformError>>,
 ) -> ActionResult {
-    match tokio::time::timeout(remaining, call).await {
+    let remaining = deadline.saturating_sub(clock.now());
+    match tokio::time::timeout(clock.call_budget(remaining), call).await {
         Ok(Ok(())) => ActionResult::Done(None),
         Ok(Err(e)) => platform_failure(&e),
         Err(_) => ActionResult::Failed("timed out".into()),
@@ -118,41 +123,42 @@ pub(crate) async fn perform<P: Platform, A: CamundaApis>(
     step_id: &str,
     action: &Action,
     state: &mut RunState,
-    deadline: Instant,
+    deadline: Duration,
     poll: Duration,
 ) -> ActionRun {
     let mut attempts = 0;
-    let remaining = deadline.saturating_duration_since(Instant::now());
+    let clock = Arc::clone(&state.clock);
+    let clock = clock.as_ref();
     let outcome = match action {
         Action::LoseRegion { region, mode } => {
             attempts = 1;
-            platform_call(remaining, platform.lose_region(*region, *mode)).await
+            platform_call(clock, deadline, platform.lose_region(*region, *mode)).await
         }
         Action::HealRegion { region } => {
             attempts = 1;
-            platform_call(remaining, platform.heal_region(*region)).await
+            platform_call(clock, deadline, platform.heal_region(*region)).await
         }
         Action::RecreateRegion { region } => {
             attempts = 1;
-            platform_call(remaining, platform.recreate_region(*region)).await
+            platform_call(clock, deadline, platform.recreate_region(*region)).await
         }
         Action::Deploy { region, overrides } => {
             attempts = 1;
-            platform_call(remaining, platform.deploy(*region, overrides)).await
+            platform_call(clock, deadline, platform.deploy(*region, overrides)).await
         }
         Action::PatchCluster {
             via,
             request,
             options,
         } => {
-            let result = with_retries(deadline, poll, &mut attempts, || {
+            let result = with_retries(clock, deadline, poll, &mut attempts, || {
                 apis.patch_cluster(*via, request, *options)
             })
             .await;
             change_started(state, result)
         }
         Action::DisableExporter { via, exporter } => {
-            let result = with_retries(deadline, poll, &mut attempts, || {
+            let result = with_retries(clock, deadline, poll, &mut attempts, || {
                 apis.disable_exporter(*via, exporter)
             })
             .await;
@@ -163,7 +169,7 @@ pub(crate) async fn perform<P: Platform, A: CamundaApis>(
             exporter,
             initialize_from,
         } => {
-            let result = with_retries(deadline, poll, &mut attempts, || {
+            let result = with_retries(clock, deadline, poll, &mut attempts, || {
                 apis.enable_exporter(*via, exporter, initialize_from.as_deref())
             })
             .await;
@@ -173,7 +179,7 @@ pub(crate) async fn perform<P: Platform, A: CamundaApis>(
             // Pause and resume are idempotent, and the management API docs say to retry a failed
             // pause until it succeeds: partial failures can leave some partitions paused.
             loop {
-                let outcome = with_retries(deadline, poll, &mut attempts, || {
+                let outcome = with_retries(clock, deadline, poll, &mut attempts, || {
                     apis.exporting(*via, *operation)
                 })
                 .await;
@@ -192,18 +198,18 @@ pub(crate) async fn perform<P: Platform, A: CamundaApis>(
                                 .map_or_else(|| "(none)".to_owned(), |s| s.to_string()),
                             o.message.as_deref().unwrap_or("(no message)")
                         );
-                        if Instant::now() + poll >= deadline {
+                        if clock.now() + poll >= deadline {
                             break ActionResult::Failed(message);
                         }
                         tracing::debug!(%message, "exporting operation failed; retrying");
-                        tokio::time::sleep(poll).await;
+                        clock.sleep(poll).await;
                     }
                     Err(e) => break ActionResult::Failed(error_chain(&e)),
                 }
             }
         }
         Action::RegisterRepository { region, repository } => {
-            match with_retries(deadline, poll, &mut attempts, || {
+            match with_retries(clock, deadline, poll, &mut attempts, || {
                 apis.register_repository(*region, repository)
             })
             .await
@@ -216,7 +222,7 @@ pub(crate) async fn perform<P: Platform, A: CamundaApis>(
             region,
             repository,
             snapshot,
-        } => match with_retries(deadline, poll, &mut attempts, || {
+        } => match with_retries(clock, deadline, poll, &mut attempts, || {
             apis.create_snapshot(*region, repository, snapshot)
         })
         .await
@@ -233,7 +239,7 @@ pub(crate) async fn perform<P: Platform, A: CamundaApis>(
             region,
             repository,
             snapshot,
-        } => match with_retries(deadline, poll, &mut attempts, || {
+        } => match with_retries(clock, deadline, poll, &mut attempts, || {
             apis.restore_snapshot(*region, repository, snapshot)
         })
         .await
@@ -252,7 +258,7 @@ pub(crate) async fn perform<P: Platform, A: CamundaApis>(
             resource_name,
             process_id,
             content,
-        } => match with_retries(deadline, poll, &mut attempts, || {
+        } => match with_retries(clock, deadline, poll, &mut attempts, || {
             apis.deploy_resource(*via, resource_name, content)
         })
         .await
@@ -285,10 +291,11 @@ async fn create_instances<A: CamundaApis>(
     step_id: &str,
     create: &CreateInstances,
     state: &mut RunState,
-    deadline: Instant,
+    deadline: Duration,
     poll: Duration,
     attempts: &mut u32,
 ) -> ActionResult {
+    let clock = Arc::clone(&state.clock);
     let mut acknowledged = Vec::new();
     let mut rejections = 0u32;
     let mut last_error = String::new();
@@ -300,7 +307,7 @@ async fn create_instances<A: CamundaApis>(
         if done {
             break;
         }
-        if Instant::now() >= deadline {
+        if clock.now() >= deadline {
             return ActionResult::Failed(format!(
                 "only {} of {} instances acknowledged before the deadline; last error: {last_error}",
                 acknowledged.len(),
@@ -308,9 +315,9 @@ async fn create_instances<A: CamundaApis>(
             ));
         }
         *attempts += 1;
-        let remaining = deadline.saturating_duration_since(Instant::now());
+        let remaining = deadline.saturating_sub(clock.now());
         let result = tokio::time::timeout(
-            remaining,
+            clock.call_budget(remaining),
             apis.create_instance(create.via, &create.process_id),
         )
         .await
@@ -347,7 +354,7 @@ async fn create_instances<A: CamundaApis>(
                 });
                 rejections += 1;
                 if create.require == Require::Acknowledged {
-                    tokio::time::sleep(poll).await;
+                    clock.sleep(poll).await;
                 }
             }
         }

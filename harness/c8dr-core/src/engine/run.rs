@@ -2,14 +2,14 @@
 //! the same round or the step's deadline passes.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
-
-use tokio::time::Instant;
 
 use super::actions::{ActionResult, perform};
 use super::observe::{Observation, observe};
 use crate::backend::{BackendInfo, CamundaApis, Platform};
 use crate::camunda::Placement;
+use crate::clock::{Clock, TokioClock};
 use crate::event::{Event, EventSink};
 use crate::plan::{Plan, Step};
 use crate::report::{
@@ -24,11 +24,15 @@ pub struct EngineOptions {
     pub poll_interval: Option<Duration>,
     /// Name and version written into reports.
     pub tool: ToolInfo,
+    /// The clock deadlines, polls and report timings use: real time by default, or virtual time
+    /// shared with a simulator for deterministic drills.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Default for EngineOptions {
     fn default() -> Self {
         Self {
+            clock: Arc::new(TokioClock::new()),
             poll_interval: None,
             tool: ToolInfo {
                 name: "c8dr".to_owned(),
@@ -49,7 +53,9 @@ pub struct Engine<'a, P, A> {
 
 /// What the run has learned so far, shared by later steps.
 pub(crate) struct RunState {
-    pub(crate) started: Instant,
+    pub(crate) clock: Arc<dyn Clock>,
+    /// Clock time when the run started.
+    pub(crate) started: Duration,
     /// The change id the current step's action started.
     pub(crate) step_change: Option<i64>,
     /// Placements captured by name.
@@ -59,8 +65,18 @@ pub(crate) struct RunState {
 }
 
 impl RunState {
+    /// Clock time now (not relative to the run's start; deadlines use it).
+    pub(crate) fn now(&self) -> Duration {
+        self.clock.now()
+    }
+
+    /// Time since the run started.
+    pub(crate) fn elapsed(&self) -> Duration {
+        self.now().saturating_sub(self.started)
+    }
+
     pub(crate) fn elapsed_ms(&self) -> u64 {
-        millis(self.started.elapsed())
+        millis(self.elapsed())
     }
 
     pub(crate) fn acknowledged_keys(&self) -> Vec<String> {
@@ -103,8 +119,10 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
     /// Run a plan to the end (or the first failure; later steps are reported as skipped).
     pub async fn run(&self, plan: &Plan) -> RunReport {
         let started_at = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
+        let clock = Arc::clone(&self.options.clock);
         let mut state = RunState {
-            started: Instant::now(),
+            started: clock.now(),
+            clock,
             step_change: None,
             placements: BTreeMap::new(),
             ledger: Vec::new(),
@@ -122,7 +140,7 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
         let mut errored = false;
         let mut stages = Vec::new();
         for stage in &plan.stages {
-            let stage_start = state.started.elapsed();
+            let stage_start = state.elapsed();
             self.sink.emit(&Event::StageStarted { stage });
             let mut steps = Vec::new();
             for step in &stage.steps {
@@ -153,7 +171,7 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
                 name: stage.name.clone(),
                 outcome,
                 started_ms: millis(stage_start),
-                duration_ms: millis(state.started.elapsed().saturating_sub(stage_start)),
+                duration_ms: millis(state.elapsed().saturating_sub(stage_start)),
                 steps,
             };
             self.sink.emit(&Event::StageFinished {
@@ -176,6 +194,7 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
             lost_region: plan.lost_region,
             surviving_region: plan.surviving_region,
             backend: self.backend.clone(),
+            virtual_time: state.clock.is_virtual(),
             started_at,
             duration_ms: state.elapsed_ms(),
             outcome,
@@ -200,7 +219,7 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
         poll: Duration,
         state: &mut RunState,
     ) -> StepReport {
-        let step_start = Instant::now();
+        let step_start = state.now();
         let started_ms = state.elapsed_ms();
         let timeout = self.wall(step.timeout);
         let deadline = step_start + timeout;
@@ -222,7 +241,7 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
         };
 
         if let Some(action) = &step.action {
-            let action_start = Instant::now();
+            let action_start = state.now();
             let result = perform(
                 self.platform,
                 self.apis,
@@ -243,7 +262,7 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
                 summary: action.summary(),
                 outcome,
                 attempts: result.attempts,
-                duration_ms: millis(action_start.elapsed()),
+                duration_ms: millis(state.now().saturating_sub(action_start)),
                 result: value,
                 error: error.clone(),
             };
@@ -272,7 +291,7 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
                         reason: None,
                     })
                     .collect();
-                report.duration_ms = millis(step_start.elapsed());
+                report.duration_ms = millis(state.now().saturating_sub(step_start));
                 return report;
             }
         }
@@ -291,7 +310,7 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
             })
             .collect();
         let hold_for = step.hold_for.map(|d| self.wall(d));
-        let mut holding_since: Option<Instant> = None;
+        let mut holding_since: Option<Duration> = None;
         if !step.expectations.is_empty() {
             loop {
                 let mut all_hold = true;
@@ -307,7 +326,7 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
                     if verdict.holds() {
                         er.reason = None;
                         if er.held_after_ms.is_none() {
-                            er.held_after_ms = Some(millis(step_start.elapsed()));
+                            er.held_after_ms = Some(millis(state.now().saturating_sub(step_start)));
                         }
                         if let Some(c) = capture {
                             captures.push(c);
@@ -320,10 +339,10 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
                             .emit(&Event::ExpectationPending { step, report: er });
                     }
                 }
-                let now = Instant::now();
+                let now = state.now();
                 if all_hold {
                     let since = *holding_since.get_or_insert(now);
-                    if hold_for.is_none_or(|h| now.duration_since(since) >= h) {
+                    if hold_for.is_none_or(|h| now.saturating_sub(since) >= h) {
                         for er in &mut reports {
                             er.outcome = Outcome::Passed;
                         }
@@ -367,11 +386,11 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
                     }
                     break;
                 }
-                tokio::time::sleep(poll).await;
+                state.clock.sleep(poll).await;
             }
         }
         report.expectations = reports;
-        report.duration_ms = millis(step_start.elapsed());
+        report.duration_ms = millis(state.now().saturating_sub(step_start));
         report
     }
 }

@@ -64,6 +64,9 @@ pub struct RunReport {
     pub surviving_region: RegionId,
     /// Backend facts.
     pub backend: BackendInfo,
+    /// Whether the run's durations are virtual time (a deterministic drill against the twin)
+    /// rather than wall time.
+    pub virtual_time: bool,
     /// Start time (RFC 3339).
     pub started_at: String,
     /// Wall-clock duration in milliseconds.
