@@ -1,6 +1,6 @@
 //! `Platform` for the twin, over its control API (`docs/twin-control-api.md`).
 
-use c8dr_core::backend::{Platform, PlatformError};
+use c8dr_core::backend::{Platform, PlatformError, PlatformOutcome};
 use c8dr_core::camunda::{ReleaseOverrides, ReleaseStatus};
 use c8dr_core::region::{LossMode, RegionId};
 use reqwest::Client;
@@ -61,31 +61,43 @@ impl TwinControl {
 }
 
 impl Platform for TwinControl {
-    async fn lose_region(&self, region: RegionId, mode: LossMode) -> Result<(), PlatformError> {
+    async fn lose_region(
+        &self,
+        region: RegionId,
+        mode: LossMode,
+    ) -> Result<PlatformOutcome, PlatformError> {
         let request = self
             .client
             .post(self.url(region, "lose"))
             .json(&json!({ "mode": mode }));
-        self.call("lose", region, request).await.map(drop)
+        self.call("lose", region, request)
+            .await
+            .map(|_| PlatformOutcome::default())
     }
 
-    async fn heal_region(&self, region: RegionId) -> Result<(), PlatformError> {
+    async fn heal_region(&self, region: RegionId) -> Result<PlatformOutcome, PlatformError> {
         let request = self.client.post(self.url(region, "heal"));
-        self.call("heal", region, request).await.map(drop)
+        self.call("heal", region, request)
+            .await
+            .map(|_| PlatformOutcome::default())
     }
 
-    async fn recreate_region(&self, region: RegionId) -> Result<(), PlatformError> {
+    async fn recreate_region(&self, region: RegionId) -> Result<PlatformOutcome, PlatformError> {
         let request = self.client.post(self.url(region, "recreate"));
-        self.call("recreate", region, request).await.map(drop)
+        self.call("recreate", region, request)
+            .await
+            .map(|_| PlatformOutcome::default())
     }
 
     async fn deploy(
         &self,
         region: RegionId,
         overrides: &ReleaseOverrides,
-    ) -> Result<(), PlatformError> {
+    ) -> Result<PlatformOutcome, PlatformError> {
         let request = self.client.put(self.url(region, "release")).json(overrides);
-        self.call("deploy", region, request).await.map(drop)
+        self.call("deploy", region, request)
+            .await
+            .map(|_| PlatformOutcome::default())
     }
 
     async fn release(&self, region: RegionId) -> Result<Option<ReleaseStatus>, PlatformError> {

@@ -33,6 +33,19 @@ pub struct BackendInfo {
     pub min_poll_interval: Duration,
 }
 
+/// What a platform operation did, for the report.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlatformOutcome {
+    /// The commands or API calls performed, in order (secrets redacted).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub operations: Vec<String>,
+    /// What happened that a reader of the report must know, for example that established
+    /// connections survived a NetworkPolicy and the affected pods were restarted to break them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
 /// The platform side of the procedure: what kind, Helm and NetworkPolicies do on real clusters.
 pub trait Platform: Send + Sync {
     /// Lose a region.
@@ -40,26 +53,26 @@ pub trait Platform: Send + Sync {
         &self,
         region: RegionId,
         mode: LossMode,
-    ) -> impl Future<Output = Result<(), PlatformError>> + Send;
+    ) -> impl Future<Output = Result<PlatformOutcome, PlatformError>> + Send;
 
     /// Undo a loss: links restored, a stopped region starts again with its data.
     fn heal_region(
         &self,
         region: RegionId,
-    ) -> impl Future<Output = Result<(), PlatformError>> + Send;
+    ) -> impl Future<Output = Result<PlatformOutcome, PlatformError>> + Send;
 
     /// The region comes back empty: no release, no volumes, an empty Elasticsearch.
     fn recreate_region(
         &self,
         region: RegionId,
-    ) -> impl Future<Output = Result<(), PlatformError>> + Send;
+    ) -> impl Future<Output = Result<PlatformOutcome, PlatformError>> + Send;
 
     /// `helm upgrade --install` the region's release with its base values plus these overrides.
     fn deploy(
         &self,
         region: RegionId,
         overrides: &ReleaseOverrides,
-    ) -> impl Future<Output = Result<(), PlatformError>> + Send;
+    ) -> impl Future<Output = Result<PlatformOutcome, PlatformError>> + Send;
 
     /// The region's release, or `None` when none is installed.
     fn release(

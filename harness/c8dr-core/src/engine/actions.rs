@@ -9,7 +9,7 @@ use serde_json::json;
 use std::sync::Arc;
 
 use super::run::RunState;
-use crate::backend::{ApiError, CamundaApis, Platform, PlatformError};
+use crate::backend::{ApiError, CamundaApis, Platform, PlatformError, PlatformOutcome};
 use crate::camunda::PlannedChanges;
 use crate::clock::Clock;
 use crate::plan::{Action, CreateInstances, Require};
@@ -66,11 +66,12 @@ where
 async fn platform_call(
     clock: &dyn Clock,
     deadline: Duration,
-    call: impl Future<Output = Result<(), PlatformError>>,
+    call: impl Future<Output = Result<PlatformOutcome, PlatformError>>,
 ) -> ActionResult {
     let remaining = deadline.saturating_sub(clock.now());
     match tokio::time::timeout(clock.call_budget(remaining), call).await {
-        Ok(Ok(())) => ActionResult::Done(None),
+        Ok(Ok(outcome)) if outcome == PlatformOutcome::default() => ActionResult::Done(None),
+        Ok(Ok(outcome)) => ActionResult::Done(serde_json::to_value(&outcome).ok()),
         Ok(Err(e)) => platform_failure(&e),
         Err(_) => ActionResult::Failed("timed out".into()),
     }

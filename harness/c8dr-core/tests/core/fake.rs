@@ -8,7 +8,9 @@ use std::collections::{BTreeSet, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use c8dr_core::backend::{ApiError, BackendInfo, CamundaApis, Platform, PlatformError};
+use c8dr_core::backend::{
+    ApiError, BackendInfo, CamundaApis, Platform, PlatformError, PlatformOutcome,
+};
 use c8dr_core::camunda::{
     BackupRepository, BrokerInfo, BrokerState, ChangeOptions, ChangeStatus, ClusterBroker,
     ClusterPatchRequest, ClusterTopology, CompletedChange, CreatedInstance, Deployment,
@@ -297,44 +299,56 @@ fn none<T>(_: &mut FakeState) -> Option<T> {
 }
 
 impl Platform for Fake {
-    async fn lose_region(&self, region: RegionId, mode: LossMode) -> Result<(), PlatformError> {
+    async fn lose_region(
+        &self,
+        region: RegionId,
+        mode: LossMode,
+    ) -> Result<PlatformOutcome, PlatformError> {
         let answer = self.take(
             "lose_region",
             &format!("{region} {mode}"),
             |s| &mut s.lose_region,
             none,
         );
-        platform(answer, "lose", region).await
+        platform(answer, "lose", region)
+            .await
+            .map(|()| PlatformOutcome::default())
     }
 
-    async fn heal_region(&self, region: RegionId) -> Result<(), PlatformError> {
+    async fn heal_region(&self, region: RegionId) -> Result<PlatformOutcome, PlatformError> {
         let answer = self.take(
             "heal_region",
             &region.to_string(),
             |s| &mut s.heal_region,
             none,
         );
-        platform(answer, "heal", region).await
+        platform(answer, "heal", region)
+            .await
+            .map(|()| PlatformOutcome::default())
     }
 
-    async fn recreate_region(&self, region: RegionId) -> Result<(), PlatformError> {
+    async fn recreate_region(&self, region: RegionId) -> Result<PlatformOutcome, PlatformError> {
         let answer = self.take(
             "recreate_region",
             &region.to_string(),
             |s| &mut s.recreate_region,
             none,
         );
-        platform(answer, "recreate", region).await
+        platform(answer, "recreate", region)
+            .await
+            .map(|()| PlatformOutcome::default())
     }
 
     async fn deploy(
         &self,
         region: RegionId,
         overrides: &ReleaseOverrides,
-    ) -> Result<(), PlatformError> {
+    ) -> Result<PlatformOutcome, PlatformError> {
         let args = format!("{region} {overrides:?}");
         let answer = self.take("deploy", &args, |s| &mut s.deploy, none);
-        platform(answer, "deploy", region).await
+        platform(answer, "deploy", region)
+            .await
+            .map(|()| PlatformOutcome::default())
     }
 
     async fn release(&self, region: RegionId) -> Result<Option<ReleaseStatus>, PlatformError> {
