@@ -46,6 +46,9 @@ pub enum ConfigError {
     /// The time scale is not a positive finite number.
     #[error("time scale must be a positive finite number, got {0}")]
     TimeScale(f64),
+    /// The latency jitter is not a finite number in `[0, 1)`.
+    #[error("latency jitter must be a finite number in [0, 1), got {0}")]
+    Jitter(f64),
 }
 
 /// Latencies of the simulated cluster, in cluster time (what a real cluster would take).
@@ -85,6 +88,10 @@ pub struct Latencies {
     /// The web apps (Operate, Tasklist) write one user-data document per interval while on.
     #[serde(with = "humantime_serde")]
     pub webapp_write_interval: Duration,
+    /// Relative spread of every scheduled latency: each one is multiplied by a factor drawn
+    /// uniformly from `[1 - jitter, 1 + jitter]` with the twin's seeded random generator
+    /// ([`TwinConfig::seed`]). `0` makes every latency exact. Must be in `[0, 1)`.
+    pub jitter: f64,
 }
 
 impl Default for Latencies {
@@ -101,7 +108,17 @@ impl Default for Latencies {
             snapshot: Duration::from_secs(2),
             restore: Duration::from_secs(2),
             webapp_write_interval: Duration::from_secs(1),
+            jitter: 0.1,
         }
+    }
+}
+
+impl Latencies {
+    /// Sets the jitter (see [`Latencies::jitter`]).
+    #[must_use]
+    pub fn with_jitter(mut self, jitter: f64) -> Self {
+        self.jitter = jitter;
+        self
     }
 }
 
@@ -133,6 +150,9 @@ pub struct TwinConfig {
     pub latencies: Latencies,
     /// Simulated time elapsed per wall-clock time elapsed (100 = a 20 s broker start takes 0.2 s).
     pub time_scale: f64,
+    /// Seed of the random generator (ChaCha8) that draws the latency jitter: the same seed and
+    /// the same requests at the same simulated times give the same answers.
+    pub seed: u64,
 }
 
 impl Default for TwinConfig {
@@ -150,11 +170,19 @@ impl Default for TwinConfig {
             password: "demo".to_owned(),
             latencies: Latencies::default(),
             time_scale: 1.0,
+            seed: 0,
         }
     }
 }
 
 impl TwinConfig {
+    /// Sets the seed of the random generator behind the latency jitter.
+    #[must_use]
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
     /// Sets the time scale (simulated time per wall time).
     #[must_use]
     pub fn with_time_scale(mut self, time_scale: f64) -> Self {
@@ -251,6 +279,10 @@ impl TwinConfig {
         if !(self.time_scale.is_finite() && self.time_scale > 0.0) {
             return Err(ConfigError::TimeScale(self.time_scale));
         }
+        let jitter = self.latencies.jitter;
+        if !(jitter.is_finite() && (0.0..1.0).contains(&jitter)) {
+            return Err(ConfigError::Jitter(jitter));
+        }
         Ok(())
     }
 
@@ -336,5 +368,14 @@ mod tests {
         assert_eq!(c.validate(), Ok(()));
         let c = TwinConfig::default().with_time_scale(0.0);
         assert!(matches!(c.validate(), Err(ConfigError::TimeScale(_))));
+        for jitter in [-0.1, 1.0, f64::NAN] {
+            let c = TwinConfig::default().with_latencies(Latencies::default().with_jitter(jitter));
+            assert!(
+                matches!(c.validate(), Err(ConfigError::Jitter(_))),
+                "{jitter}"
+            );
+        }
+        let c = TwinConfig::default().with_latencies(Latencies::default().with_jitter(0.0));
+        assert_eq!(c.validate(), Ok(()));
     }
 }

@@ -757,7 +757,10 @@ async fn manual_clock_twin_is_deterministic() {
     use c8dr_twin::{Clock, ManualClock};
 
     let clock = Arc::new(ManualClock::new());
-    let twin = Twin::with_clock(TwinConfig::default(), clock.clone())
+    // Exact latencies: this test checks the snapshot takes its 2 s to the millisecond.
+    let config =
+        TwinConfig::default().with_latencies(c8dr_twin::Latencies::default().with_jitter(0.0));
+    let twin = Twin::with_clock(config, clock.clone())
         .expect("valid config")
         .start(Binding::Ephemeral)
         .await

@@ -30,7 +30,12 @@ fn bad_request(ctx: &RegionCtx, uri: &Uri) -> Response {
     spring_error(ctx, 400, "Bad Request", uri)
 }
 
-fn mgmt(result: Result<Value, ManagementError>, ok: u16) -> Response {
+/// Renders a management answer. A request that timed out towards the coordinator (504) is
+/// answered only once the gateway's request timeout has passed in cluster time.
+async fn mgmt(ctx: &RegionCtx, result: Result<Value, ManagementError>, ok: u16) -> Response {
+    if let Err(ManagementError::Timeout { at, .. }) = &result {
+        ctx.shared.wait_until(*at).await;
+    }
     match result {
         Ok(v) => json(ok, &v),
         Err(ManagementError::NotImplemented(text)) => with_type(501, text, "text/plain"),
@@ -82,7 +87,7 @@ fn parse_id(s: &str) -> Option<u32> {
 
 async fn get_cluster(State(ctx): State<RegionCtx>) -> Response {
     let region = ctx.region;
-    mgmt(ctx.shared.with(|w| w.get_cluster(region)), 200)
+    mgmt(&ctx, ctx.shared.with(|w| w.get_cluster(region)), 200).await
 }
 
 async fn patch_cluster(
@@ -104,10 +109,12 @@ async fn patch_cluster(
     };
     let region = ctx.region;
     mgmt(
+        &ctx,
         ctx.shared
             .with(|w| w.patch_cluster(region, &req, dry, force)),
         202,
     )
+    .await
 }
 
 async fn post_brokers(
@@ -136,10 +143,12 @@ async fn post_brokers(
     };
     let region = ctx.region;
     mgmt(
+        &ctx,
         ctx.shared
             .with(|w| w.scale_brokers(region, &ids, rf, dry, force)),
         202,
     )
+    .await
 }
 
 async fn add_broker(
@@ -156,7 +165,12 @@ async fn add_broker(
         return bad_request(&ctx, &uri);
     };
     let region = ctx.region;
-    mgmt(ctx.shared.with(|w| w.add_broker(region, id, dry)), 202)
+    mgmt(
+        &ctx,
+        ctx.shared.with(|w| w.add_broker(region, id, dry)),
+        202,
+    )
+    .await
 }
 
 async fn remove_broker(
@@ -173,7 +187,12 @@ async fn remove_broker(
         return bad_request(&ctx, &uri);
     };
     let region = ctx.region;
-    mgmt(ctx.shared.with(|w| w.remove_broker(region, id, dry)), 202)
+    mgmt(
+        &ctx,
+        ctx.shared.with(|w| w.remove_broker(region, id, dry)),
+        202,
+    )
+    .await
 }
 
 async fn partition_member(
@@ -206,15 +225,21 @@ async fn partition_member(
                 return bad_request(&ctx, uri);
             };
             mgmt(
+                &ctx,
                 ctx.shared
                     .with(|w| w.join_partition(region, b, p, priority, dry)),
                 202,
             )
+            .await
         }
-        None => mgmt(
-            ctx.shared.with(|w| w.leave_partition(region, b, p, dry)),
-            202,
-        ),
+        None => {
+            mgmt(
+                &ctx,
+                ctx.shared.with(|w| w.leave_partition(region, b, p, dry)),
+                202,
+            )
+            .await
+        }
     }
 }
 
@@ -271,12 +296,17 @@ async fn cancel_change(
         Err(resp) => return *resp,
     };
     let region = ctx.region;
-    mgmt(ctx.shared.with(|w| w.cancel_change(region, &id, dry)), 200)
+    mgmt(
+        &ctx,
+        ctx.shared.with(|w| w.cancel_change(region, &id, dry)),
+        200,
+    )
+    .await
 }
 
 async fn get_exporters(State(ctx): State<RegionCtx>) -> Response {
     let region = ctx.region;
-    mgmt(ctx.shared.with(|w| w.get_exporters(region)), 200)
+    mgmt(&ctx, ctx.shared.with(|w| w.get_exporters(region)), 200).await
 }
 
 async fn exporter_action(
@@ -292,10 +322,14 @@ async fn exporter_action(
     };
     let region = ctx.region;
     match action.as_str() {
-        "disable" => mgmt(
-            ctx.shared.with(|w| w.disable_exporter(region, &id, dry)),
-            202,
-        ),
+        "disable" => {
+            mgmt(
+                &ctx,
+                ctx.shared.with(|w| w.disable_exporter(region, &id, dry)),
+                202,
+            )
+            .await
+        }
         "enable" => {
             let init = if body.iter().all(u8::is_ascii_whitespace) {
                 None
@@ -310,10 +344,12 @@ async fn exporter_action(
                 }
             };
             mgmt(
+                &ctx,
                 ctx.shared
                     .with(|w| w.enable_exporter(region, &id, init.as_deref(), dry)),
                 202,
             )
+            .await
         }
         _ => spring_error(&ctx, 404, "Not Found", &uri),
     }
@@ -331,9 +367,11 @@ async fn delete_exporter(
     };
     let region = ctx.region;
     mgmt(
+        &ctx,
         ctx.shared.with(|w| w.delete_exporter(region, &id, dry)),
         202,
     )
+    .await
 }
 
 /// The 8.8 wire quirk: always HTTP 200 with a serialized `WebEndpointResponse`.

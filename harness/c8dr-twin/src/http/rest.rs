@@ -22,10 +22,17 @@ fn problem(err: &RestError, instance: &str) -> Response {
     )
 }
 
-fn rest(result: Result<Value, RestError>, instance: &str) -> Response {
+/// Renders a REST answer; an error due later (a timed-out broker request) is answered once
+/// its time has come in cluster time.
+async fn rest(ctx: &RegionCtx, result: Result<Value, RestError>, instance: &str) -> Response {
     match result {
         Ok(v) => json(200, &v),
-        Err(e) => problem(&e, instance),
+        Err(e) => {
+            if let Some(at) = e.answer_at {
+                ctx.shared.wait_until(at).await;
+            }
+            problem(&e, instance)
+        }
     }
 }
 
@@ -147,7 +154,12 @@ async fn deploy(
         }
     }
     let region = ctx.region;
-    rest(ctx.shared.with(|w| w.deploy(region, &resources)), PATH)
+    rest(
+        &ctx,
+        ctx.shared.with(|w| w.deploy(region, &resources)),
+        PATH,
+    )
+    .await
 }
 
 async fn create_instance(State(ctx): State<RegionCtx>, body: Bytes) -> Response {
@@ -156,13 +168,23 @@ async fn create_instance(State(ctx): State<RegionCtx>, body: Bytes) -> Response 
         return bad_body(PATH);
     };
     let region = ctx.region;
-    rest(ctx.shared.with(|w| w.create_instance(region, &v)), PATH)
+    rest(
+        &ctx,
+        ctx.shared.with(|w| w.create_instance(region, &v)),
+        PATH,
+    )
+    .await
 }
 
 async fn get_instance(State(ctx): State<RegionCtx>, Path(key): Path<String>) -> Response {
     let path = format!("/v2/process-instances/{key}");
     let region = ctx.region;
-    rest(ctx.shared.with(|w| w.get_instance(region, &key)), &path)
+    rest(
+        &ctx,
+        ctx.shared.with(|w| w.get_instance(region, &key)),
+        &path,
+    )
+    .await
 }
 
 async fn search_instances(State(ctx): State<RegionCtx>, body: Bytes) -> Response {
@@ -176,7 +198,12 @@ async fn search_instances(State(ctx): State<RegionCtx>, body: Bytes) -> Response
         }
     };
     let region = ctx.region;
-    rest(ctx.shared.with(|w| w.search_instances(region, &v)), PATH)
+    rest(
+        &ctx,
+        ctx.shared.with(|w| w.search_instances(region, &v)),
+        PATH,
+    )
+    .await
 }
 
 /// The REST router of region `region`.

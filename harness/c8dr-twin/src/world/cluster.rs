@@ -6,10 +6,36 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::clock::{SimTime, millis, rfc3339};
+use crate::clock::{SimTime, rfc3339};
 use crate::distribution::round_robin;
 
 use super::core::World;
+
+/// Timeout of every gateway → coordinator request
+/// (`ClusterConfigurationManagementRequestSender.TIMEOUT`, 10 s).
+pub const COORDINATOR_REQUEST_TIMEOUT_MS: u64 = 10_000;
+
+/// The cluster port brokers advertise for cluster messaging.
+const CLUSTER_PORT: u16 = 26_502;
+
+/// Message subjects of the configuration-management requests
+/// (`ClusterConfigurationRequestTopics`), used in the messaging errors' texts.
+pub(crate) mod topic {
+    pub(crate) const QUERY: &str = "topology-query";
+    pub(crate) const ADD_MEMBER: &str = "topology-member-add";
+    pub(crate) const REMOVE_MEMBER: &str = "topology-member-remove";
+    pub(crate) const JOIN_PARTITION: &str = "topology-partition-join";
+    pub(crate) const LEAVE_PARTITION: &str = "topology-partition-leave";
+    pub(crate) const SCALE_MEMBERS: &str = "topology-member-scale";
+    pub(crate) const CANCEL_CHANGE: &str = "topology-change-cancel";
+    pub(crate) const FORCE_SCALE_DOWN: &str = "topology-force-scale-down";
+    pub(crate) const DISABLE_EXPORTER: &str = "topology-exporter-disable";
+    pub(crate) const ENABLE_EXPORTER: &str = "topology-exporter-enable";
+    pub(crate) const DELETE_EXPORTER: &str = "topology-exporter-delete";
+    pub(crate) const SCALE_CLUSTER: &str = "topology-cluster-scale";
+    pub(crate) const PATCH_CLUSTER: &str = "topology-cluster-patch";
+    pub(crate) const FORCE_REMOVE_BROKERS: &str = "topology-broker-force-remove";
+}
 
 /// Errors of the management API, mapped to HTTP statuses as Camunda's `ClusterApiUtils`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -26,9 +52,19 @@ pub enum ManagementError {
     /// 501 with a plain-text body.
     #[error("{0}")]
     NotImplemented(String),
-    /// 502: the gateway cannot reach the coordinator.
+    /// 502: the gateway cannot reach the coordinator (it is not a gossip member any more, or
+    /// its pod refuses connections).
     #[error("{0}")]
     Unreachable(String),
+    /// 504: the request to the coordinator timed out; the answer is due at simulated time
+    /// `at` (the gateway → coordinator timeout after the request was sent).
+    #[error("{message}")]
+    Timeout {
+        /// The `TimeoutException` message.
+        message: String,
+        /// When the gateway gives up and answers.
+        at: SimTime,
+    },
 }
 
 impl ManagementError {
@@ -41,6 +77,7 @@ impl ManagementError {
             Self::Internal(_) => 500,
             Self::NotImplemented(_) => 501,
             Self::Unreachable(_) => 502,
+            Self::Timeout { .. } => 504,
         }
     }
 
@@ -922,20 +959,55 @@ pub struct PartitionsPatch {
 }
 
 impl World {
-    /// Checks that region `r`'s gateway can reach `coordinator`.
-    fn route(&self, r: u8, coordinator: Option<u32>) -> Result<u32, ManagementError> {
-        let c = coordinator.unwrap_or(0);
-        if self.gateway_reaches(r, c) {
-            Ok(c)
-        } else {
-            Err(ManagementError::Unreachable(format!(
-                "Failed to send request to the cluster coordinator: broker {c} is not reachable from this gateway"
-            )))
-        }
+    /// The cluster-messaging address of broker `b` (`Address.toString()`: `host:port`).
+    fn cluster_address(&self, b: u32) -> String {
+        format!("{}:{CLUSTER_PORT}", self.cfg.host_of(b))
     }
 
-    fn default_route(&self, r: u8) -> Result<u32, ManagementError> {
-        self.route(r, self.cluster.lowest_member())
+    /// Sends a management request from region `r`'s gateway to `coordinator` (contract
+    /// §1.1; `DefaultClusterCommunicationService.sendAndReceive`, `ClusterApiUtils.mapError`):
+    /// - reachable: the coordinator handles it;
+    /// - not a gossip member of the gateway any more (failure detection removed it):
+    ///   `NoSuchMemberException`, 502 at once;
+    /// - a member whose pod is not running: the connection is refused, 502 at once;
+    /// - a running member behind a severed link: the request is lost and times out after
+    ///   [`COORDINATOR_REQUEST_TIMEOUT_MS`], 504.
+    fn route(&self, r: u8, coordinator: Option<u32>, topic: &str) -> Result<u32, ManagementError> {
+        let c = coordinator.unwrap_or(0);
+        if self.gateway_reaches(r, c) {
+            return Ok(c);
+        }
+        if !self.gossip_visible(r, c) {
+            let known: Vec<String> = self
+                .brokers
+                .keys()
+                .copied()
+                .filter(|b| self.gossip_visible(r, *b))
+                .map(|b| format!("Member{{id={b}, address={}}}", self.cluster_address(b)))
+                .collect();
+            return Err(ManagementError::Unreachable(format!(
+                "Expected to send a message with subject '{topic}' to member '{c}', but member is not known. Known members are '[{}]'.",
+                known.join(", ")
+            )));
+        }
+        if !self.broker_running(c) {
+            return Err(ManagementError::Unreachable(format!(
+                "Connection refused: {}",
+                self.cluster_address(c)
+            )));
+        }
+        Err(ManagementError::Timeout {
+            message: format!(
+                "Request {topic} to {} timed out in PT{}S",
+                self.cluster_address(c),
+                COORDINATOR_REQUEST_TIMEOUT_MS / 1000
+            ),
+            at: self.now + COORDINATOR_REQUEST_TIMEOUT_MS,
+        })
+    }
+
+    fn default_route(&self, r: u8, topic: &str) -> Result<u32, ManagementError> {
+        self.route(r, self.cluster.lowest_member(), topic)
     }
 
     /// Validates, simulates and (unless `dry_run`) starts a change; the
@@ -994,7 +1066,7 @@ impl World {
     /// # Errors
     /// 502 when the coordinator is unreachable.
     pub fn get_cluster(&self, r: u8) -> Result<Value, ManagementError> {
-        self.default_route(r)?;
+        self.default_route(r, topic::QUERY)?;
         Ok(self.cluster.to_json())
     }
 
@@ -1059,38 +1131,53 @@ impl World {
                 "Cannot change brokers count and add/remove brokers at the same time. Specify either the new brokers count or brokers to add and remove.",
             ));
         }
-        if add.intersection(&remove).next().is_some() {
-            return Err(ManagementError::invalid(
-                "Cannot add and remove the same member in the same request",
-            ));
+        // Everything below is decided by the coordinator, so it needs the route first.
+        let request_topic = if brokers.count.is_some() {
+            topic::SCALE_CLUSTER
+        } else {
+            topic::PATCH_CLUSTER
+        };
+        let coordinator = self.default_route(r, request_topic)?;
+        let ops = self.patch_ops(&add, &remove, brokers.count, &partitions);
+        self.submit(coordinator, ops, dry_run)
+    }
+
+    /// The operations of a non-forced PATCH (`ClusterPatchRequest`/`ClusterScaleRequest`
+    /// transformers).
+    fn patch_ops(
+        &self,
+        add: &BTreeSet<u32>,
+        remove: &BTreeSet<u32>,
+        count: Option<u32>,
+        partitions: &PartitionsPatch,
+    ) -> Result<Vec<Operation>, String> {
+        if add.intersection(remove).next().is_some() {
+            return Err("Cannot add and remove the same member in the same request".to_owned());
         }
         let current_count = self.cluster.partition_count();
-        if let Some(count) = partitions.count {
-            if count < current_count {
-                return Err(ManagementError::invalid(format!(
-                    "New partition count [{count}] must be greater than or equal to the current partition count [{current_count}]"
-                )));
-            }
-            if count > current_count {
-                return Err(ManagementError::invalid(
-                    "Increasing the partition count is not supported by the twin",
+        if let Some(new_count) = partitions.count {
+            if new_count < current_count {
+                return Err(format!(
+                    "New partition count [{new_count}] must be greater than or equal to the current partition count [{current_count}]"
                 ));
             }
+            if new_count > current_count {
+                return Err(
+                    "Increasing the partition count is not supported by the twin".to_owned(),
+                );
+            }
         }
-        let coordinator = self.default_route(r)?;
         let current: BTreeSet<u32> = self.cluster.members.keys().copied().collect();
-        let target: BTreeSet<u32> = match brokers.count {
+        let target: BTreeSet<u32> = match count {
             Some(n) => (0..n).collect(),
             None => current
-                .union(&add)
+                .union(add)
                 .copied()
                 .filter(|b| !remove.contains(b))
                 .collect(),
         };
-        let ops = self
-            .cluster
-            .scale_ops(&target, partitions.replication_factor);
-        self.submit(coordinator, ops, dry_run)
+        self.cluster
+            .scale_ops(&target, partitions.replication_factor)
     }
 
     fn force_remove(
@@ -1105,7 +1192,7 @@ impl World {
             .keys()
             .copied()
             .find(|b| !remove.contains(b));
-        let coordinator = self.route(r, coordinator)?;
+        let coordinator = self.route(r, coordinator, topic::FORCE_REMOVE_BROKERS)?;
         let ops = self.cluster.force_remove_ops(remove);
         self.submit(coordinator, ops, dry_run)
     }
@@ -1124,33 +1211,42 @@ impl World {
     ) -> Result<Value, ManagementError> {
         let target: BTreeSet<u32> = target.iter().copied().collect();
         if force {
-            if let Some(rf) = replication_factor {
-                return Err(ManagementError::invalid(format!(
-                    "The replication factor cannot be changed to requested value '{rf}' during force scale down. It will be reduced to the number of remaining replicas of each partition."
-                )));
-            }
-            if let Some(missing) = target
-                .iter()
-                .find(|b| !self.cluster.members.contains_key(b))
-            {
-                return Err(ManagementError::invalid(format!(
-                    "Expected to force configure while retaining broker '{missing}', but it is not a member of the current cluster"
-                )));
-            }
-            let remove: BTreeSet<u32> = self
-                .cluster
-                .members
-                .keys()
-                .copied()
-                .filter(|b| !target.contains(b))
-                .collect();
-            let coordinator = self.route(r, target.first().copied())?;
-            let ops = self.cluster.force_remove_ops(&remove);
+            let coordinator = self.route(r, target.first().copied(), topic::FORCE_SCALE_DOWN)?;
+            let ops = self.force_scale_down_ops(&target, replication_factor);
             return self.submit(coordinator, ops, dry_run);
         }
-        let coordinator = self.default_route(r)?;
+        let coordinator = self.default_route(r, topic::SCALE_MEMBERS)?;
         let ops = self.cluster.scale_ops(&target, replication_factor);
         self.submit(coordinator, ops, dry_run)
+    }
+
+    /// Force scale down to `retained` (`ForceScaleDownRequestTransformer`).
+    fn force_scale_down_ops(
+        &self,
+        retained: &BTreeSet<u32>,
+        replication_factor: Option<u32>,
+    ) -> Result<Vec<Operation>, String> {
+        if let Some(rf) = replication_factor {
+            return Err(format!(
+                "The replication factor cannot be changed to requested value '{rf}' during force scale down. It will be reduced to the number of remaining replicas of each partition."
+            ));
+        }
+        if let Some(missing) = retained
+            .iter()
+            .find(|b| !self.cluster.members.contains_key(b))
+        {
+            return Err(format!(
+                "Expected to force configure while retaining broker '{missing}', but it is not a member of the current cluster"
+            ));
+        }
+        let remove: BTreeSet<u32> = self
+            .cluster
+            .members
+            .keys()
+            .copied()
+            .filter(|b| !retained.contains(b))
+            .collect();
+        self.cluster.force_remove_ops(&remove)
     }
 
     /// `POST /actuator/cluster/brokers/{id}`: a single BROKER_ADD.
@@ -1158,7 +1254,7 @@ impl World {
     /// # Errors
     /// 400, 409, 502.
     pub fn add_broker(&mut self, r: u8, id: u32, dry_run: bool) -> Result<Value, ManagementError> {
-        let coordinator = self.default_route(r)?;
+        let coordinator = self.default_route(r, topic::ADD_MEMBER)?;
         let ops = if self.cluster.members.contains_key(&id) {
             Ok(Vec::new())
         } else {
@@ -1177,7 +1273,7 @@ impl World {
         id: u32,
         dry_run: bool,
     ) -> Result<Value, ManagementError> {
-        let coordinator = self.default_route(r)?;
+        let coordinator = self.default_route(r, topic::REMOVE_MEMBER)?;
         let ops = Ok(vec![Operation::BrokerRemove { broker: id }]);
         self.submit(coordinator, ops, dry_run)
     }
@@ -1194,7 +1290,7 @@ impl World {
         priority: u32,
         dry_run: bool,
     ) -> Result<Value, ManagementError> {
-        let coordinator = self.default_route(r)?;
+        let coordinator = self.default_route(r, topic::JOIN_PARTITION)?;
         let ops = Ok(vec![Operation::PartitionJoin {
             broker,
             partition,
@@ -1214,7 +1310,7 @@ impl World {
         partition: u32,
         dry_run: bool,
     ) -> Result<Value, ManagementError> {
-        let coordinator = self.default_route(r)?;
+        let coordinator = self.default_route(r, topic::LEAVE_PARTITION)?;
         let ops = Ok(vec![Operation::PartitionLeave { broker, partition }]);
         self.submit(coordinator, ops, dry_run)
     }
@@ -1238,7 +1334,7 @@ impl World {
         let Ok(id) = id.trim().parse::<u64>() else {
             return Err(ManagementError::invalid("Change id must be a number"));
         };
-        self.default_route(r)?;
+        self.default_route(r, topic::CANCEL_CHANGE)?;
         let Some(pending) = self.cluster.pending.clone() else {
             return Err(ManagementError::invalid(format!(
                 "Cannot cancel change {id} because no change is in progress"
@@ -1269,7 +1365,7 @@ impl World {
     /// # Errors
     /// 502 when the coordinator is unreachable.
     pub fn get_exporters(&self, r: u8) -> Result<Value, ManagementError> {
-        self.default_route(r)?;
+        self.default_route(r, topic::QUERY)?;
         let mut states: BTreeMap<&str, BTreeSet<&'static str>> = BTreeMap::new();
         for m in self.cluster.members.values() {
             for pc in m.partitions.values() {
@@ -1327,7 +1423,7 @@ impl World {
         exporter: &str,
         dry_run: bool,
     ) -> Result<Value, ManagementError> {
-        let coordinator = self.default_route(r)?;
+        let coordinator = self.default_route(r, topic::DISABLE_EXPORTER)?;
         let ops = self.exporter_ops(|broker, partition| Operation::DisableExporter {
             broker,
             partition,
@@ -1347,7 +1443,7 @@ impl World {
         initialize_from: Option<&str>,
         dry_run: bool,
     ) -> Result<Value, ManagementError> {
-        let coordinator = self.default_route(r)?;
+        let coordinator = self.default_route(r, topic::ENABLE_EXPORTER)?;
         let ops = self.exporter_ops(|broker, partition| Operation::EnableExporter {
             broker,
             partition,
@@ -1367,7 +1463,7 @@ impl World {
         exporter: &str,
         dry_run: bool,
     ) -> Result<Value, ManagementError> {
-        let coordinator = self.default_route(r)?;
+        let coordinator = self.default_route(r, topic::DELETE_EXPORTER)?;
         let ops = self.exporter_ops(|broker, partition| Operation::DeleteExporter {
             broker,
             partition,
@@ -1376,13 +1472,14 @@ impl World {
         self.submit(coordinator, Ok(ops), dry_run)
     }
 
-    fn op_latency(&self, op: &Operation) -> u64 {
+    fn op_latency(&mut self, op: &Operation) -> u64 {
         let l = &self.cfg.latencies;
-        millis(match op {
+        let base = match op {
             Operation::PartitionJoin { .. } => l.partition_join,
             Operation::PartitionLeave { .. } => l.partition_leave,
             _ => l.change_operation,
-        })
+        };
+        self.latency(base)
     }
 
     /// Whether the head operation can make progress now.

@@ -2,6 +2,10 @@
 //! it through simulated time.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 
 use crate::clock::{SimTime, millis};
 use crate::config::TwinConfig;
@@ -72,6 +76,8 @@ pub struct Stats {
     pub busy_sim_millis: u64,
     /// HTTP requests served on every listener.
     pub requests: u64,
+    /// The seed of the random generator behind the latency jitter ([`TwinConfig::seed`]).
+    pub seed: u64,
 }
 
 /// The simulated dual-region deployment. Synchronous: call [`World::advance_to`] with the
@@ -85,14 +91,16 @@ pub struct World {
     pub(crate) cluster: ClusterConfiguration,
     pub(crate) partitions: BTreeMap<u32, PartitionData>,
     pub(crate) elections: BTreeMap<u32, Election>,
-    /// (observer region, broker) → `None` while reachable, `Some(since)` while the loss is
-    /// not yet detected. Absent = not a gossip member for that observer.
+    /// (observer region, broker) → `None` while reachable, `Some(detected_at)` while the loss
+    /// is not yet detected. Absent = not a gossip member for that observer.
     pub(crate) gossip: BTreeMap<(u8, u32), Option<SimTime>>,
     pub(crate) bucket_store: BTreeMap<RepoLocation, BTreeMap<String, StoredSnapshot>>,
     pub(crate) workload: Workload,
     pub(crate) busy: Busy,
     pub(crate) requests: u64,
     pub(crate) uuid_counter: u64,
+    /// Draws the latency jitter; seeded from [`TwinConfig::seed`].
+    pub(crate) rng: ChaCha8Rng,
 }
 
 impl World {
@@ -189,13 +197,14 @@ impl World {
                     (
                         *p,
                         Election {
-                            since: 0,
+                            due: 0,
                             leader: Some(primary.broker),
                         },
                     )
                 })
             })
             .collect();
+        let rng = ChaCha8Rng::seed_from_u64(cfg.seed);
         let mut world = Self {
             cfg,
             now: 0,
@@ -210,6 +219,7 @@ impl World {
             busy: Busy::default(),
             requests: 0,
             uuid_counter: 0,
+            rng,
         };
         world.settle();
         world
@@ -233,6 +243,7 @@ impl World {
         Stats {
             busy_sim_millis: self.busy.total(self.now),
             requests: self.requests,
+            seed: self.cfg.seed,
         }
     }
 
@@ -278,20 +289,13 @@ impl World {
         if let Some(d) = self.pending_op_due() {
             due.push(d);
         }
-        let election = millis(self.cfg.latencies.leader_election);
         due.extend(
             self.elections
                 .values()
                 .filter(|e| e.leader.is_none())
-                .map(|e| e.since + election),
+                .map(|e| e.due),
         );
-        let detection = millis(self.cfg.latencies.failure_detection);
-        due.extend(
-            self.gossip
-                .values()
-                .flatten()
-                .map(|since| since + detection),
-        );
+        due.extend(self.gossip.values().flatten().copied());
         due.into_iter().min()
     }
 
@@ -333,11 +337,33 @@ impl World {
         )
     }
 
+    /// A scheduled latency in simulated milliseconds: `base` multiplied by a factor drawn
+    /// uniformly from `[1 - jitter, 1 + jitter]` (exactly `base` without jitter). Every
+    /// latency the world schedules goes through here, in a deterministic order, so the same
+    /// seed and the same requests at the same simulated times replay exactly.
+    pub(crate) fn latency(&mut self, base: Duration) -> u64 {
+        let ms = millis(base);
+        let jitter = self.cfg.latencies.jitter;
+        if ms == 0 || jitter <= 0.0 || !jitter.is_finite() {
+            return ms;
+        }
+        let factor: f64 = self.rng.random_range((1.0 - jitter)..=(1.0 + jitter));
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            clippy::cast_precision_loss,
+            reason = "latencies are far below 2^52 ms and the factor is positive"
+        )]
+        let drawn = (ms as f64 * factor).round() as u64;
+        drawn.max(1)
+    }
+
     /// A fresh deterministic identifier (22 URL-safe characters, like Elasticsearch uuids).
     pub(crate) fn next_uuid(&mut self) -> String {
         const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
         self.uuid_counter += 1;
-        let mut state = self.uuid_counter.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let mut state =
+            self.uuid_counter.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ self.cfg.seed.rotate_left(17);
         let mut out = String::with_capacity(22);
         for i in 0..22u64 {
             state ^= state >> 31;

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value, json};
 
-use crate::clock::{SimTime, millis, rfc3339, unix_millis};
+use crate::clock::{SimTime, rfc3339, unix_millis};
 
 use super::core::World;
 
@@ -708,7 +708,7 @@ impl World {
         let include_global_state = bool_field(body, "include_global_state", true);
         let uuid = self.next_uuid();
         let now = self.now;
-        let due = now + millis(self.cfg.latencies.snapshot);
+        let due = now + self.latency(self.cfg.latencies.snapshot);
         self.bucket_store
             .entry(location.clone())
             .or_default()
@@ -904,7 +904,7 @@ impl World {
             ));
         }
         let now = self.now;
-        let due = now + millis(self.cfg.latencies.restore);
+        let due = now + self.latency(self.cfg.latencies.restore);
         self.es_mut(r)?.jobs.push(Job {
             due,
             kind: JobKind::Restore {

@@ -243,6 +243,37 @@ impl World {
         Ok(())
     }
 
+    /// Per partition: leader, log end, exporting phase and, per exporter, the acknowledged
+    /// exported position and the position documents were written up to (control API
+    /// `State.partitions`).
+    pub(crate) fn partitions_state_json(&self) -> Value {
+        let rows: Vec<Value> = self
+            .partitions
+            .iter()
+            .map(|(p, data)| {
+                let exporters: Map<String, Value> = data
+                    .acked
+                    .iter()
+                    .map(|(e, acked)| {
+                        let written = data.written.get(e).copied().unwrap_or(0);
+                        (
+                            e.clone(),
+                            json!({"exportedPosition": acked, "writtenPosition": written}),
+                        )
+                    })
+                    .collect();
+                json!({
+                    "partitionId": p,
+                    "leader": self.leader(*p),
+                    "logEnd": data.log_end(),
+                    "exporterPhase": data.phase.as_str(),
+                    "exporters": exporters,
+                })
+            })
+            .collect();
+        Value::Array(rows)
+    }
+
     /// `GET /actuator/partitions` of the broker serving region `r`.
     #[must_use]
     pub fn partitions_status(&self, r: u8) -> Value {

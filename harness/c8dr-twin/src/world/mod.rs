@@ -10,7 +10,9 @@ mod platform;
 mod raft;
 mod workload;
 
-pub use cluster::{BrokersPatch, ManagementError, PartitionsPatch, PatchRequest};
+pub use cluster::{
+    BrokersPatch, COORDINATOR_REQUEST_TIMEOUT_MS, ManagementError, PartitionsPatch, PatchRequest,
+};
 pub use core::{Stats, World};
 pub use elasticsearch::{EsError, SCHEMA_INDICES};
 pub use exporting::ExportingOp;
@@ -18,7 +20,9 @@ pub use platform::{
     ENV_CREATE_SCHEMA, LossMode, PlatformError, RegionStatus, ReleaseRequest, VALUE_OPERATE,
     VALUE_TASKLIST, WEBAPP_INDEX,
 };
-pub use workload::{LIST_VIEW_INDEX, PROCESS_INDEX, RestError, process_ids};
+pub use workload::{
+    GATEWAY_REQUEST_TIMEOUT_MS, LIST_VIEW_INDEX, PROCESS_INDEX, RestError, process_ids,
+};
 
 #[cfg(test)]
 mod tests;

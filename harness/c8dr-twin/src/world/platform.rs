@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, VecDeque};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::clock::{SimTime, millis, rfc3339};
+use crate::clock::{SimTime, rfc3339};
 
 use super::core::World;
 use super::elasticsearch::{Elasticsearch, EsStatus};
@@ -337,27 +337,29 @@ impl World {
     /// Starts Elasticsearch and every non-running broker pod of region `r`.
     fn start_release_pods(&mut self, r: u8) {
         let now = self.now;
-        let es_ready = now + millis(self.cfg.latencies.elasticsearch_start);
-        let broker_ready = now + millis(self.cfg.latencies.broker_start);
-        let mut busy = Vec::new();
-        if let Some(reg) = self.region_mut(r)
-            && reg.es.status == EsStatus::Stopped
+        if self
+            .region(r)
+            .is_some_and(|reg| reg.es.status == EsStatus::Stopped)
         {
-            reg.es.status = EsStatus::Starting { ready_at: es_ready };
-            busy.push((now, es_ready));
+            let es_ready = now + self.latency(self.cfg.latencies.elasticsearch_start);
+            if let Some(reg) = self.region_mut(r) {
+                reg.es.status = EsStatus::Starting { ready_at: es_ready };
+            }
+            self.busy.add(now, es_ready);
         }
         for id in self.broker_ids_of_region(r) {
-            if let Some(b) = self.brokers.get_mut(&id)
-                && matches!(b.state, ProcState::Absent | ProcState::Stopped)
-            {
-                b.state = ProcState::Starting {
-                    ready_at: broker_ready,
-                };
-                busy.push((now, broker_ready));
+            let startable = self
+                .brokers
+                .get(&id)
+                .is_some_and(|b| matches!(b.state, ProcState::Absent | ProcState::Stopped));
+            if !startable {
+                continue;
             }
-        }
-        for (s, e) in busy {
-            self.busy.add(s, e);
+            let ready_at = now + self.latency(self.cfg.latencies.broker_start);
+            if let Some(b) = self.brokers.get_mut(&id) {
+                b.state = ProcState::Starting { ready_at };
+            }
+            self.busy.add(now, ready_at);
         }
     }
 
@@ -439,7 +441,6 @@ impl World {
     /// Rolling redeploys and web-app schedules.
     pub(crate) fn settle_platform(&mut self) {
         let now = self.now;
-        let restart = millis(self.cfg.latencies.broker_restart);
         for r in 0..self.cfg.regions {
             // Rolling redeploy: one broker at a time.
             let restarting = self
@@ -453,13 +454,12 @@ impl World {
                         .and_then(|reg| reg.release.as_mut())
                         .and_then(|rel| rel.rollout.pop_front());
                     let Some(id) = next else { break };
-                    if let Some(b) = self.brokers.get_mut(&id)
-                        && b.state == ProcState::Running
-                    {
-                        b.state = ProcState::Restarting {
-                            ready_at: now + restart,
-                        };
-                        self.busy.add(now, now + restart);
+                    if self.broker_running(id) {
+                        let ready_at = now + self.latency(self.cfg.latencies.broker_restart);
+                        if let Some(b) = self.brokers.get_mut(&id) {
+                            b.state = ProcState::Restarting { ready_at };
+                        }
+                        self.busy.add(now, ready_at);
                         break;
                     }
                 }
@@ -474,12 +474,20 @@ impl World {
                     .brokers
                     .values()
                     .any(|b| b.region == r && b.state == ProcState::Running && b.applied.webapps);
-            let interval = millis(self.cfg.latencies.webapp_write_interval).max(1);
-            if let Some(reg) = self.region_mut(r) {
-                if !webapps_on {
+            let scheduled = self
+                .region(r)
+                .is_some_and(|reg| reg.webapp_next_write.is_some());
+            if !webapps_on {
+                if let Some(reg) = self.region_mut(r) {
                     reg.webapp_next_write = None;
-                } else if reg.webapp_next_write.is_none() {
-                    reg.webapp_next_write = Some(now + interval);
+                }
+            } else if !scheduled {
+                let next = now
+                    + self
+                        .latency(self.cfg.latencies.webapp_write_interval)
+                        .max(1);
+                if let Some(reg) = self.region_mut(r) {
+                    reg.webapp_next_write = Some(next);
                 }
             }
         }
@@ -516,8 +524,17 @@ impl World {
                 reg.es.ensure_schema();
             }
         }
-        let interval = millis(self.cfg.latencies.webapp_write_interval).max(1);
         for r in 0..self.cfg.regions {
+            let write_due = self
+                .region(r)
+                .and_then(|reg| reg.webapp_next_write)
+                .is_some_and(|due| due <= now);
+            let interval = if write_due {
+                self.latency(self.cfg.latencies.webapp_write_interval)
+                    .max(1)
+            } else {
+                0
+            };
             let Some(reg) = self.region_mut(r) else {
                 continue;
             };
@@ -639,9 +656,12 @@ impl World {
         json!({
             "simMillis": self.now,
             "simTime": rfc3339(self.now),
+            "seed": self.cfg.seed,
+            "jitter": self.cfg.latencies.jitter,
             "regions": regions,
             "brokers": brokers,
             "configurationVersion": self.cluster.version,
+            "partitions": self.partitions_state_json(),
             "stats": self.stats(),
         })
     }

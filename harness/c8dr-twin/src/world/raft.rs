@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use crate::clock::{SimTime, millis};
+use crate::clock::SimTime;
 
 use super::cluster::PartitionStatus;
 use super::core::World;
@@ -12,11 +12,11 @@ use super::core::World;
 /// Replicas as (broker, priority).
 type Replicas = Vec<(u32, u32)>;
 
-/// Leadership of one partition: a quorum formed at `since`; the leader is known once the
-/// election latency has passed.
+/// Leadership of one partition: once a quorum forms, the leader is known at `due` (the
+/// election latency later).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Election {
-    pub(crate) since: SimTime,
+    pub(crate) due: SimTime,
     pub(crate) leader: Option<u32>,
 }
 
@@ -72,7 +72,7 @@ impl World {
     /// Starts and cancels elections as quorums form and break.
     pub(crate) fn refresh_elections(&mut self) {
         let now = self.now;
-        let latency = millis(self.cfg.latencies.leader_election);
+        let base = self.cfg.latencies.leader_election;
         for p in self.cluster.partition_ids() {
             let component = self.quorum_component(p);
             let current = self.elections.get(&p).copied();
@@ -86,25 +86,15 @@ impl World {
                         None => true,
                     };
                     if !keep {
-                        self.elections.insert(
-                            p,
-                            Election {
-                                since: now,
-                                leader: None,
-                            },
-                        );
-                        self.busy.add(now, now + latency);
+                        let due = now + self.latency(base);
+                        self.elections.insert(p, Election { due, leader: None });
+                        self.busy.add(now, due);
                     }
                 }
                 (Some(_), None) => {
-                    self.elections.insert(
-                        p,
-                        Election {
-                            since: now,
-                            leader: None,
-                        },
-                    );
-                    self.busy.add(now, now + latency);
+                    let due = now + self.latency(base);
+                    self.elections.insert(p, Election { due, leader: None });
+                    self.busy.add(now, due);
                 }
             }
         }
@@ -115,11 +105,10 @@ impl World {
     /// Completes elections whose latency has passed.
     pub(crate) fn fire_elections(&mut self) {
         let now = self.now;
-        let latency = millis(self.cfg.latencies.leader_election);
         let due: Vec<u32> = self
             .elections
             .iter()
-            .filter(|(_, e)| e.leader.is_none() && e.since + latency <= now)
+            .filter(|(_, e)| e.leader.is_none() && e.due <= now)
             .map(|(p, _)| *p)
             .collect();
         for p in due {
@@ -141,7 +130,7 @@ impl World {
     /// drops out after the failure-detection latency.
     pub(crate) fn refresh_gossip(&mut self) {
         let now = self.now;
-        let detection = millis(self.cfg.latencies.failure_detection);
+        let base = self.cfg.latencies.failure_detection;
         let ids: Vec<u32> = self.brokers.keys().copied().collect();
         for r in 0..self.cfg.regions {
             for b in &ids {
@@ -149,11 +138,10 @@ impl World {
                 let key = (r, *b);
                 if reach {
                     self.gossip.insert(key, None);
-                } else if let Some(entry) = self.gossip.get_mut(&key)
-                    && entry.is_none()
-                {
-                    *entry = Some(now);
-                    self.busy.add(now, now + detection);
+                } else if self.gossip.get(&key).is_some_and(Option::is_none) {
+                    let due = now + self.latency(base);
+                    self.gossip.insert(key, Some(due));
+                    self.busy.add(now, due);
                 }
             }
         }
@@ -162,9 +150,8 @@ impl World {
     /// Drops brokers whose loss has been detected.
     pub(crate) fn fire_gossip(&mut self) {
         let now = self.now;
-        let detection = millis(self.cfg.latencies.failure_detection);
         self.gossip
-            .retain(|_, since| since.is_none_or(|s| s + detection > now));
+            .retain(|_, detected| detected.is_none_or(|d| d > now));
     }
 
     /// Whether broker `b` is in the gossip membership seen from region `r`.

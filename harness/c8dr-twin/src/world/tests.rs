@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::clock::{Clock, ManualClock};
-use crate::config::TwinConfig;
+use crate::config::{Latencies, TwinConfig};
 
 const BPMN: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d">
@@ -20,9 +20,16 @@ struct Sim {
 }
 
 impl Sim {
+    /// A world with exact latencies (no jitter): these tests check timings to the millisecond.
     fn new() -> Self {
+        Self::with_config(
+            TwinConfig::default().with_latencies(Latencies::default().with_jitter(0.0)),
+        )
+    }
+
+    fn with_config(cfg: TwinConfig) -> Self {
         Self {
-            world: World::new(TwinConfig::default()),
+            world: World::new(cfg),
             clock: ManualClock::new(),
         }
     }
@@ -842,4 +849,45 @@ fn schema_creation_on_deploy_blocks_the_restore() {
             "consolidated-auth"
         ])
     );
+}
+
+/// Jitter: every scheduled latency lies within `[1 - jitter, 1 + jitter]` of its base, the
+/// same seed draws the same latencies, another seed other ones.
+#[test]
+fn jitter_is_bounded_and_seeded() {
+    let cfg = |seed: u64| {
+        TwinConfig::default()
+            .with_seed(seed)
+            .with_latencies(Latencies::default().with_jitter(0.1))
+    };
+    let completion = |seed: u64| {
+        let mut s = Sim::with_config(cfg(seed));
+        s.world.lose_region(1, LossMode::Down).expect("lose");
+        s.world
+            .patch_cluster(0, &patch(&[], &[1, 3, 5, 7], None), false, true)
+            .expect("force");
+        // Twelve operations of 250 ms ± 10 %.
+        s.until(Duration::from_secs(10), |w| {
+            w.get_cluster(0)
+                .is_ok_and(|c| c["lastChange"]["status"] == "COMPLETED")
+        });
+        let c = s.world.get_cluster(0).expect("cluster");
+        (
+            c["lastChange"]["completedAt"].clone(),
+            s.world.stats().busy_sim_millis,
+        )
+    };
+    let mut w = World::new(cfg(7));
+    let base = Duration::from_millis(1_000);
+    let draws: Vec<u64> = (0..200).map(|_| w.latency(base)).collect();
+    assert!(draws.iter().all(|d| (900..=1_100).contains(d)), "{draws:?}");
+    assert!(draws.iter().any(|d| *d != draws[0]), "draws vary");
+    let mut again = World::new(cfg(7));
+    let replay: Vec<u64> = (0..200).map(|_| again.latency(base)).collect();
+    assert_eq!(draws, replay);
+    assert_eq!(completion(3), completion(3));
+    assert_ne!(completion(3).0, completion(4).0);
+    let exact =
+        World::new(cfg(7).with_latencies(Latencies::default().with_jitter(0.0))).latency(base);
+    assert_eq!(exact, 1_000);
 }

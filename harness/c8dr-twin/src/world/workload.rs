@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use crate::clock::rfc3339;
+use crate::clock::{SimTime, rfc3339};
 
 use super::core::World;
 use super::elasticsearch::EsStatus;
@@ -17,6 +17,10 @@ pub const PROCESS_INDEX: &str = "operate-process-8.3.0_";
 
 const TENANT: &str = "<default>";
 
+/// Default request timeout of the gateway's broker client
+/// (`zeebe/gateway/.../ConfigurationDefaults.DEFAULT_REQUEST_TIMEOUT`, 15 s).
+pub const GATEWAY_REQUEST_TIMEOUT_MS: u64 = 15_000;
+
 /// A REST API error, rendered as RFC 7807 `application/problem+json`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{title}: {detail}")]
@@ -27,6 +31,9 @@ pub struct RestError {
     pub title: String,
     /// Problem detail.
     pub detail: String,
+    /// When the gateway answers, if not at once (a request that times out towards the broker
+    /// is answered when its timeout has passed in cluster time).
+    pub answer_at: Option<SimTime>,
 }
 
 impl RestError {
@@ -35,6 +42,31 @@ impl RestError {
             status,
             title: title.to_owned(),
             detail: detail.into(),
+            answer_at: None,
+        }
+    }
+
+    /// The broker client found no address for the target partition's leader, or the
+    /// connection to it was refused: `ConnectException` → `UNAVAILABLE` → 503
+    /// (`service/.../exception/ErrorMapper.java`, `gateway-rest/.../RestErrorMapper.mapStatus`).
+    fn connection_error() -> Self {
+        Self::new(
+            503,
+            "UNAVAILABLE",
+            "Expected to handle request, but there was a connection error with one of the brokers",
+        )
+    }
+
+    /// The request to the partition leader was lost and timed out: `TimeoutException` →
+    /// `DEADLINE_EXCEEDED` → 504, answered at `at`.
+    fn deadline_exceeded(at: SimTime) -> Self {
+        Self {
+            answer_at: Some(at),
+            ..Self::new(
+                504,
+                "DEADLINE_EXCEEDED",
+                "Expected to handle request, but request timed out between gateway and broker",
+            )
         }
     }
 
@@ -47,16 +79,6 @@ impl RestError {
 
     fn invalid(detail: impl Into<String>) -> Self {
         Self::new(400, "INVALID_ARGUMENT", detail)
-    }
-
-    fn no_leader(partition: u32) -> Self {
-        Self::new(
-            503,
-            "UNAVAILABLE",
-            format!(
-                "Expected to route request to partition {partition}, but no leader is reachable for it"
-            ),
-        )
     }
 }
 
@@ -200,10 +222,49 @@ fn parse_key(v: &Value) -> Option<u64> {
 }
 
 impl World {
-    /// A partition's leader, if region `r`'s gateway can reach it.
-    fn reachable_leader(&self, r: u8, partition: u32) -> Option<u32> {
+    /// The leader of `partition` as region `r`'s gateway knows it: elected, and a gossip
+    /// member of the gateway.
+    fn known_leader(&self, r: u8, partition: u32) -> Option<u32> {
         self.leader(partition)
-            .filter(|l| self.gateway_reaches(r, *l))
+            .filter(|l| self.gossip_visible(r, *l))
+    }
+
+    /// The partition a request without a fixed partition goes to
+    /// (`broker-client/.../RoundRobinDispatchStrategy`): round robin over the partitions,
+    /// skipping those without a known leader (each one skipped still advances the counter);
+    /// partition 1 (`Protocol.DEPLOYMENT_PARTITION`) when no partition has a leader
+    /// (`BrokerRequestManager.determineBrokerNodeIdProvider`).
+    fn dispatch_partition(&mut self, r: u8) -> u32 {
+        let ids = self.cluster.partition_ids();
+        let count = ids.len() as u64;
+        for _ in 0..count {
+            let offset = self.workload.round_robin;
+            self.workload.round_robin += 1;
+            let index = usize::try_from(offset % count).unwrap_or(0);
+            if let Some(p) = ids.get(index).copied()
+                && self.known_leader(r, p).is_some()
+            {
+                return p;
+            }
+        }
+        1
+    }
+
+    /// Sends a command from region `r`'s gateway to `partition`'s leader, without retries
+    /// (`ApiServices.sendBrokerRequest` → `BrokerClient.sendRequest`; the transport's
+    /// `sendRequest` does not retry): no known leader or a refused connection → 503 at once;
+    /// a leader behind a severed link → 504 once `timeout_ms` has passed.
+    fn route_command(&self, r: u8, partition: u32, timeout_ms: u64) -> Result<u32, RestError> {
+        let Some(leader) = self.known_leader(r, partition) else {
+            return Err(RestError::connection_error());
+        };
+        if self.gateway_reaches(r, leader) {
+            Ok(leader)
+        } else if self.broker_running(leader) {
+            Err(RestError::deadline_exceeded(self.now + timeout_ms))
+        } else {
+            Err(RestError::connection_error())
+        }
     }
 
     fn next_key(&mut self, partition: u32) -> u64 {
@@ -218,7 +279,8 @@ impl World {
     /// `POST /v2/deployments` with `(file name, content)` resources.
     ///
     /// # Errors
-    /// 400 without a process, 503 without a reachable leader of partition 1.
+    /// 400 without a process; 503 without a known leader of partition 1 (or a refused
+    /// connection), 504 when that leader cannot be reached.
     pub fn deploy(&mut self, r: u8, resources: &[(String, Vec<u8>)]) -> Result<Value, RestError> {
         if resources.is_empty() {
             return Err(RestError::invalid("No resources given."));
@@ -234,9 +296,7 @@ impl World {
             }
             parsed.push((name.clone(), content.clone(), ids));
         }
-        if self.reachable_leader(r, 1).is_none() {
-            return Err(RestError::no_leader(1));
-        }
+        self.route_command(r, 1, GATEWAY_REQUEST_TIMEOUT_MS)?;
         let deployment_key = self.next_key(1);
         let mut deployments = Vec::new();
         for (name, content, ids) in parsed {
@@ -291,7 +351,8 @@ impl World {
     /// `POST /v2/process-instances`.
     ///
     /// # Errors
-    /// 400 invalid body, 404 unknown definition, 503 without a reachable leader.
+    /// 400 invalid body, 404 unknown definition, 503 when no partition has a known leader (or
+    /// the connection is refused), 504 when the chosen leader cannot be reached.
     pub fn create_instance(&mut self, r: u8, body: &Value) -> Result<Value, RestError> {
         let Some(obj) = body.as_object() else {
             return Err(RestError::invalid("Request body must be a JSON object."));
@@ -359,12 +420,13 @@ impl World {
         let Some(def) = self.workload.definitions.get(&def_key).cloned() else {
             return Err(RestError::new(500, "INTERNAL_ERROR", "definition vanished"));
         };
-        let count = u64::from(self.cluster.partition_count().max(1));
-        let partition = u32::try_from(self.workload.round_robin % count + 1).unwrap_or(1);
-        self.workload.round_robin += 1;
-        if self.reachable_leader(r, partition).is_none() {
-            return Err(RestError::no_leader(partition));
-        }
+        let timeout_ms = obj
+            .get("requestTimeout")
+            .and_then(Value::as_u64)
+            .filter(|ms| *ms > 0)
+            .unwrap_or(GATEWAY_REQUEST_TIMEOUT_MS);
+        let partition = self.dispatch_partition(r);
+        self.route_command(r, partition, timeout_ms)?;
         let instance_key = self.next_key(partition);
         if let Some(data) = self.partitions.get_mut(&partition) {
             data.log.push(LogRecord::ProcessInstance {
