@@ -90,6 +90,42 @@ fn step_lines(report: &StepReport) -> Vec<String> {
     lines
 }
 
+/// RTO, RPO and objectives in a few lines, in cluster time.
+fn recovery_lines(report: &c8dr_core::report::RunReport) -> Vec<String> {
+    let recovery = &report.recovery;
+    let cluster = |m: Option<&c8dr_core::report::Measure>| {
+        m.map_or_else(
+            || "—".to_owned(),
+            |m| humantime::format_duration(Duration::from_millis(m.cluster_ms)).to_string(),
+        )
+    };
+    let mut lines = Vec::new();
+    if recovery.rto.is_some() || recovery.rpo.is_some() {
+        lines.push(format!(
+            "recovery (cluster time): RTO {} · RPO {} · failover {} · failback {} · exporting paused {} · backup {} · restore {}",
+            cluster(recovery.rto.as_ref()),
+            recovery
+                .rpo
+                .map_or_else(|| "not measured".to_owned(), |n| format!("{n} lost")),
+            cluster(recovery.failover.as_ref()),
+            cluster(recovery.failback.as_ref()),
+            cluster(recovery.exporting_paused_for.as_ref()),
+            cluster(recovery.backup.as_ref()),
+            cluster(recovery.restore.as_ref()),
+        ));
+    }
+    for objective in &recovery.objectives {
+        lines.push(format!(
+            "objective {} ≤ {}: {} ({})",
+            objective.name.to_uppercase(),
+            objective.objective,
+            if objective.met { "met" } else { "MISSED" },
+            objective.measured
+        ));
+    }
+    lines
+}
+
 impl EventSink for Progress {
     fn emit(&self, event: &Event<'_>) {
         match event {
@@ -155,6 +191,9 @@ impl EventSink for Progress {
                     ),
                 };
                 self.line(&summary);
+                for line in recovery_lines(report) {
+                    self.line(&line);
+                }
             }
             Event::ActionFinished { .. }
             | Event::ExpectationPending { .. }

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use c8dr_core::report::{RunReport, to_junit_xml};
+use c8dr_core::report::{RunReport, to_html, to_junit_xml, to_markdown};
 
 use crate::errors::CliError;
 
@@ -10,6 +10,9 @@ use crate::errors::CliError;
 pub(crate) struct Written {
     pub(crate) json: PathBuf,
     pub(crate) junit: PathBuf,
+    pub(crate) html: PathBuf,
+    pub(crate) markdown: PathBuf,
+    pub(crate) ledger: PathBuf,
 }
 
 fn write(path: &Path, content: &str) -> Result<(), CliError> {
@@ -38,5 +41,31 @@ pub(crate) fn write_all(dir: &Path, report: &RunReport) -> Result<Written, CliEr
     let junit = dir.join("junit.xml");
     let xml = to_junit_xml(report).map_err(CliError::RenderJunit)?;
     write(&junit, &xml)?;
-    Ok(Written { json, junit })
+    let html = dir.join("report.html");
+    let page = to_html(report).map_err(|e| CliError::WriteReport {
+        path: html.clone(),
+        source: std::io::Error::other(e),
+    })?;
+    write(&html, &page)?;
+    let markdown = dir.join("summary.md");
+    write(&markdown, &to_markdown(report))?;
+    // The ledger on its own, one attempt per line, for tools that replay or diff it.
+    let ledger = dir.join("ledger.jsonl");
+    let mut lines = String::new();
+    for attempt in &report.instances {
+        let line = serde_json::to_string(attempt).map_err(|e| CliError::WriteReport {
+            path: ledger.clone(),
+            source: std::io::Error::other(e),
+        })?;
+        lines.push_str(&line);
+        lines.push('\n');
+    }
+    write(&ledger, &lines)?;
+    Ok(Written {
+        json,
+        junit,
+        html,
+        markdown,
+        ledger,
+    })
 }

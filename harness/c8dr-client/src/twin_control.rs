@@ -100,6 +100,42 @@ impl Platform for TwinControl {
             .map(|_| PlatformOutcome::default())
     }
 
+    async fn reachable(&self, from: RegionId, to: RegionId) -> Result<bool, PlatformError> {
+        if from == to {
+            return Ok(true);
+        }
+        let mut url = self.base.clone();
+        url.set_path("/twin/v1/state");
+        let answer = self
+            .call("read the state of", from, self.client.get(url))
+            .await?;
+        let state: serde_json::Value =
+            serde_json::from_str(&answer.body).map_err(|e| PlatformError::Infrastructure {
+                operation: "read the twin's state".to_owned(),
+                source: Box::new(e),
+            })?;
+        let status = |region: RegionId| {
+            state["regions"]
+                .as_array()
+                .and_then(|regions| {
+                    regions
+                        .iter()
+                        .find(|r| r["region"].as_u64() == Some(u64::from(region.0)))
+                })
+                .and_then(|r| r["status"].as_str())
+                .map(str::to_owned)
+        };
+        // The twin's network model: a region reaches another only while both are up.
+        match (status(from), status(to)) {
+            (Some(a), Some(b)) => Ok(a == "up" && b == "up"),
+            _ => Err(PlatformError::Operation {
+                operation: "probe reachability",
+                region: from,
+                message: format!("the twin's state does not list {from} and {to}"),
+            }),
+        }
+    }
+
     async fn release(&self, region: RegionId) -> Result<Option<ReleaseStatus>, PlatformError> {
         let request = self.client.get(self.url(region, "release"));
         let answer = self.call("read the release of", region, request).await?;

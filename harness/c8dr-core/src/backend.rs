@@ -79,6 +79,20 @@ pub trait Platform: Send + Sync {
         &self,
         region: RegionId,
     ) -> impl Future<Output = Result<Option<ReleaseStatus>, PlatformError>> + Send;
+
+    /// Whether workloads in `from` can reach `to` right now (proves a fault took effect).
+    fn reachable(
+        &self,
+        from: RegionId,
+        to: RegionId,
+    ) -> impl Future<Output = Result<bool, PlatformError>> + Send {
+        let _ = (from, to);
+        async {
+            Err(PlatformError::Unsupported {
+                operation: "probe reachability between regions",
+            })
+        }
+    }
 }
 
 /// The Camunda and Elasticsearch APIs of each region, typed.
@@ -291,6 +305,12 @@ pub enum PlatformError {
         region: RegionId,
         /// Why it failed.
         message: String,
+    },
+    /// This backend cannot do that.
+    #[error("this backend cannot {operation}")]
+    Unsupported {
+        /// What was asked.
+        operation: &'static str,
     },
     /// The platform itself could not be reached or driven (exit code 3).
     #[error("the platform could not {operation}")]

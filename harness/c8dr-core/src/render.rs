@@ -435,13 +435,41 @@ pub fn expectation_commands(
             region,
             repository,
             snapshot,
+            documents_match,
         } => {
             let (_, base) = elasticsearch(target, *region);
-            vec![
+            let mut commands = vec![
                 format!("curl -XGET '{base}/_snapshot/{repository}/{snapshot}/_status'"),
                 format!("curl -XGET '{base}/_cat/indices?format=json'"),
-            ]
+            ];
+            if let Some(source) = documents_match {
+                let (_, source_base) = elasticsearch(target, *source);
+                commands.push(format!(
+                    "curl -XGET '{source_base}/_cat/indices?format=json'  # document counts must be equal"
+                ));
+            }
+            commands
         }
+        Expectation::DataContinuity { regions } => regions
+            .iter()
+            .map(|region| {
+                let (_, base) = elasticsearch(target, *region);
+                format!(
+                    "curl -XPOST '{base}/{}/_search' -H 'Content-Type: application/json' -d '{{\"query\":{{\"terms\":{{\"processInstanceKey\":[\"<every acknowledged key>\"]}}}}}}'",
+                    plan.process_instance_index
+                )
+            })
+            .collect(),
+        Expectation::Isolated { from, to } => match (&target.kind, target.region(*from), target.region(*to)) {
+            (TargetKind::Twin { control }, _, _) => {
+                vec![format!("curl -XGET '{control}/twin/v1/state' | jq '.regions[].status'")]
+            }
+            (TargetKind::Kubernetes { .. }, Some(from_access), Some(to_access)) => vec![format!(
+                "kubectl --context {} run c8dr-probe --rm -i --restart=Never --image=curlimages/curl -- curl -m 5 {}  # must fail",
+                from_access.kube_context, to_access.management
+            )],
+            (TargetKind::Kubernetes { .. }, _, _) => Vec::new(),
+        },
         Expectation::WebApps { region, .. } => match (&target.kind, target.region(*region)) {
             (TargetKind::Twin { control }, _) => vec![format!(
                 "curl -XGET '{control}/twin/v1/regions/{}/release' | jq .activeProfiles",

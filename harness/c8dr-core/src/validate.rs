@@ -11,7 +11,9 @@ use crate::camunda::{
     ClusterPatchRequest, ExportingOperation, ReleaseOverrides, RepositoryKind,
 };
 use crate::error::{ErrorSink, ScenarioErrors};
-use crate::plan::{Action, CreateInstances, Expectation, Leaders, Plan, Stage, Step};
+use crate::plan::{
+    Action, CreateInstances, Expectation, Leaders, Objectives, Plan, Stage, Step, Workload,
+};
 use crate::region::{ClusterLayout, RegionId};
 use crate::source::ScenarioSource;
 use crate::spec::{
@@ -30,6 +32,7 @@ const DEFAULT_EXPORTER_PATTERN: &str = "camundaregion{region}";
 const DEFAULT_PROCESS_INSTANCE_INDEX: &str = "operate-list-view-8.3.0_";
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(1);
+const DEFAULT_SAMPLE_INTERVAL: Duration = Duration::from_secs(5);
 const EXPORTER_STATUSES: &[&str] = &[
     "ENABLED",
     "DISABLED",
@@ -156,6 +159,19 @@ impl Validator<'_> {
             .as_ref()
             .and_then(|t| self.duration(t))
             .unwrap_or(DEFAULT_POLL_INTERVAL);
+        let sample_interval = defaults
+            .sample_interval
+            .as_ref()
+            .and_then(|t| self.duration(t))
+            .unwrap_or(DEFAULT_SAMPLE_INTERVAL);
+        let objectives = spec
+            .objectives
+            .as_ref()
+            .map(|o| Objectives {
+                rto: o.rto.as_ref().and_then(|t| self.duration(t)),
+                rpo: o.rpo.as_ref().map(|r| r.value),
+            })
+            .unwrap_or_default();
 
         let mut cx = Context {
             layout: layout.clone(),
@@ -168,6 +184,10 @@ impl Validator<'_> {
             captured_placements: BTreeSet::new(),
             default_timeout,
         };
+        let workload = spec
+            .workload
+            .as_ref()
+            .and_then(|w| self.workload(w, &mut cx));
 
         if spec.stages.value.is_empty() {
             self.sink
@@ -209,6 +229,7 @@ impl Validator<'_> {
             stages.push(Stage {
                 name: stage.name.value.clone(),
                 description: stage.description.clone(),
+                phase: stage.phase,
                 steps,
             });
         }
@@ -225,8 +246,71 @@ impl Validator<'_> {
             lost_region: lost,
             surviving_region: surviving,
             poll_interval,
+            sample_interval,
+            workload,
+            objectives,
             stages,
         })
+    }
+
+    fn workload(&mut self, spec: &crate::spec::WorkloadSpec, cx: &mut Context) -> Option<Workload> {
+        let interval = match parse_rate(&spec.rate.value) {
+            Ok(interval) => Some(interval),
+            Err(message) => {
+                self.sink.at_with_help(
+                    &spec.rate.referenced,
+                    message,
+                    "write rates like `2/s`, `30/m` or `100/h`",
+                );
+                None
+            }
+        };
+        let via = self.via(spec.via.as_ref(), cx);
+        let (resource_name, process_id, content) = self.process(&spec.resource, cx)?;
+        Some(Workload {
+            interval: interval?,
+            via,
+            resource_name,
+            process_id,
+            content,
+        })
+    }
+
+    /// Read a BPMN resource and its process id; later `createInstances` steps default to it.
+    fn process(
+        &mut self,
+        resource: &Spanned<String>,
+        cx: &mut Context,
+    ) -> Option<(String, String, Vec<u8>)> {
+        // On failure, later createInstances steps still count as having a process, so one bad
+        // path is reported once rather than once per step.
+        let content = match self.source.read_resource(&resource.value) {
+            Ok(content) => content,
+            Err(message) => {
+                self.sink.at(&resource.referenced, message);
+                cx.deployed_process = Some(String::new());
+                return None;
+            }
+        };
+        let Some(process_id) = bpmn_process_id(&content) else {
+            self.sink.at(
+                &resource.referenced,
+                format!(
+                    "{} is not a BPMN file with a `<process id=\"...\">`",
+                    resource.value
+                ),
+            );
+            cx.deployed_process = Some(String::new());
+            return None;
+        };
+        cx.deployed_process = Some(process_id.clone());
+        let resource_name = resource
+            .value
+            .rsplit('/')
+            .next()
+            .unwrap_or(&resource.value)
+            .to_owned();
+        Some((resource_name, process_id, content))
     }
 
     fn layout(&mut self, camunda: &crate::spec::CamundaSpec) -> Option<ClusterLayout> {
@@ -676,34 +760,7 @@ impl Validator<'_> {
                 }
             }
             ActionSpec::DeployProcess { via, resource } => {
-                // On failure, later createInstances steps still count as having a process, so
-                // one bad path is reported once rather than once per step.
-                let content = match self.source.read_resource(&resource.value) {
-                    Ok(content) => content,
-                    Err(message) => {
-                        self.sink.at(&resource.referenced, message);
-                        cx.deployed_process = Some(String::new());
-                        return None;
-                    }
-                };
-                let Some(process_id) = bpmn_process_id(&content) else {
-                    self.sink.at(
-                        &resource.referenced,
-                        format!(
-                            "{} is not a BPMN file with a `<process id=\"...\">`",
-                            resource.value
-                        ),
-                    );
-                    cx.deployed_process = Some(String::new());
-                    return None;
-                };
-                cx.deployed_process = Some(process_id.clone());
-                let resource_name = resource
-                    .value
-                    .rsplit('/')
-                    .next()
-                    .unwrap_or(&resource.value)
-                    .to_owned();
+                let (resource_name, process_id, content) = self.process(resource, cx)?;
                 Action::DeployProcess {
                     via: self.via(via.as_ref(), cx),
                     resource_name,
@@ -908,12 +965,42 @@ impl Validator<'_> {
                         .map_or_else(|| "SUCCESS".to_owned(), |s| s.value.clone()),
                 }
             }
-            ExpectSpec::Restored { region, snapshot } => {
+            ExpectSpec::Restored {
+                region,
+                snapshot,
+                documents_match,
+            } => {
                 let repository = self.backup_for(&region.referenced, cx)?;
+                let target = self.region(region, cx);
+                let documents_match = documents_match.as_ref().map(|r| {
+                    let source = self.region(r, cx);
+                    if source == target {
+                        self.sink.at(
+                            &r.referenced,
+                            "documentsMatch must name the region the snapshot was taken in, not the one restored",
+                        );
+                    }
+                    source
+                });
                 Expectation::Restored {
-                    region: self.region(region, cx),
+                    region: target,
                     repository: repository.name,
                     snapshot: snapshot.value.clone(),
+                    documents_match,
+                }
+            }
+            ExpectSpec::DataContinuity {} => Expectation::DataContinuity {
+                regions: cx.layout.region_ids().collect(),
+            },
+            ExpectSpec::Isolated { from, to } => {
+                let (from_id, to_id) = (self.region(from, cx), self.region(to, cx));
+                if from_id == to_id {
+                    self.sink
+                        .at(&to.referenced, "a region cannot be isolated from itself");
+                }
+                Expectation::Isolated {
+                    from: from_id,
+                    to: to_id,
                 }
             }
             ExpectSpec::WebApps {
@@ -949,6 +1036,35 @@ fn default_timeout_of(action: &Action) -> Duration {
         Action::CreateSnapshot { .. } | Action::RestoreSnapshot { .. } => minutes(30),
         Action::CreateInstances(_) => minutes(5),
     }
+}
+
+/// Cluster time between two creations for a rate like `2/s`, `30/m` or `100/h`.
+fn parse_rate(text: &str) -> Result<Duration, String> {
+    let (count, unit) = text
+        .split_once('/')
+        .ok_or_else(|| format!("`{text}` is not a rate"))?;
+    let count: f64 = count
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a rate: `{}` is not a number", count.trim()))?;
+    let unit = match unit.trim() {
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        other => return Err(format!("`{text}` is not a rate: unknown unit `{other}`")),
+    };
+    if !(count.is_finite() && count > 0.0) {
+        return Err(format!(
+            "`{text}` is not a rate: the count must be positive"
+        ));
+    }
+    let interval = unit / count;
+    if interval < 0.001 {
+        return Err(format!(
+            "`{text}` is too fast: at most 1000 creations per second"
+        ));
+    }
+    Ok(Duration::from_secs_f64(interval))
 }
 
 /// The id of the first `<process id="...">` (any namespace prefix) of a BPMN file.
@@ -990,6 +1106,20 @@ fn attribute(tag: &str, name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rates_become_intervals() {
+        assert_eq!(parse_rate("2/s"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_rate("30/m"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_rate(" 1 / h "), Ok(Duration::from_secs(3600)));
+        assert!(parse_rate("2").is_err());
+        assert!(parse_rate("x/s").is_err());
+        assert!(parse_rate("2/d").is_err());
+        assert!(parse_rate("0/s").is_err());
+        assert!(parse_rate("-1/s").is_err());
+        assert!(parse_rate("5000/s").is_err());
+        assert!(parse_rate("NaN/s").is_err());
+    }
 
     #[test]
     fn finds_the_process_id_with_or_without_prefix() {

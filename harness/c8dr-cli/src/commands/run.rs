@@ -46,10 +46,29 @@ pub(crate) async fn run(args: RunArgs) -> Result<i32, CliError> {
 
     let written = reports::write_all(&report_dir, &report)?;
     println!(
-        "reports: {} {}",
+        "reports: {} {} {} {} {}",
+        written.html.display(),
         written.json.display(),
-        written.junit.display()
+        written.junit.display(),
+        written.markdown.display(),
+        written.ledger.display()
     );
+    // CI job summary (GitHub Actions sets this variable).
+    if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY") {
+        let appended = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&summary)
+            .and_then(|mut file| {
+                std::io::Write::write_all(
+                    &mut file,
+                    c8dr_core::report::to_markdown(&report).as_bytes(),
+                )
+            });
+        if let Err(e) = appended {
+            tracing::warn!(error = %e, "cannot append to GITHUB_STEP_SUMMARY");
+        }
+    }
     Ok(match report.outcome {
         Outcome::Passed | Outcome::Skipped => exit_code::PASSED,
         Outcome::Failed => exit_code::DRILL_FAILED,

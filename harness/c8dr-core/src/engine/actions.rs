@@ -13,7 +13,7 @@ use crate::backend::{ApiError, CamundaApis, Platform, PlatformError, PlatformOut
 use crate::camunda::PlannedChanges;
 use crate::clock::Clock;
 use crate::plan::{Action, CreateInstances, Require};
-use crate::report::{InstanceAttempt, InstanceOutcome};
+use crate::report::{InstanceAttempt, InstanceOrigin, InstanceOutcome};
 
 /// How an action ended.
 pub(crate) enum ActionResult {
@@ -32,7 +32,7 @@ pub(crate) struct ActionRun {
 
 /// Retries `call` while it fails with a retryable error and the deadline allows.
 async fn with_retries<T, F, Fut>(
-    clock: &dyn Clock,
+    state: &RunState<'_>,
     deadline: Duration,
     poll: Duration,
     attempts: &mut u32,
@@ -42,6 +42,7 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, ApiError>>,
 {
+    let clock = state.clock.as_ref();
     loop {
         *attempts += 1;
         let remaining = deadline.saturating_sub(clock.now());
@@ -54,7 +55,7 @@ where
         match result {
             Err(e) if e.is_retryable() && clock.now() + poll < deadline => {
                 tracing::debug!(error = %e, attempt = *attempts, "retrying: the request changed nothing");
-                clock.sleep(poll).await;
+                state.wait(poll).await;
             }
             other => return other,
         }
@@ -78,7 +79,10 @@ async fn platform_call(
 }
 
 /// Record the change a configuration request started, for the step's `change` expectation.
-fn change_started(state: &mut RunState, result: Result<PlannedChanges, ApiError>) -> ActionResult {
+fn change_started(
+    state: &mut RunState<'_>,
+    result: Result<PlannedChanges, ApiError>,
+) -> ActionResult {
     match result {
         Ok(planned) => {
             state.step_change = Some(planned.change_id);
@@ -90,7 +94,9 @@ fn change_started(state: &mut RunState, result: Result<PlannedChanges, ApiError>
 
 fn platform_failure(e: &PlatformError) -> ActionResult {
     match e {
-        PlatformError::Operation { .. } => ActionResult::Failed(error_chain(e)),
+        PlatformError::Operation { .. } | PlatformError::Unsupported { .. } => {
+            ActionResult::Failed(error_chain(e))
+        }
         PlatformError::Infrastructure { .. } => ActionResult::Infrastructure(error_chain(e)),
     }
 }
@@ -123,7 +129,7 @@ pub(crate) async fn perform<P: Platform, A: CamundaApis>(
     apis: &A,
     step_id: &str,
     action: &Action,
-    state: &mut RunState,
+    state: &mut RunState<'_>,
     deadline: Duration,
     poll: Duration,
 ) -> ActionRun {
@@ -152,14 +158,14 @@ pub(crate) async fn perform<P: Platform, A: CamundaApis>(
             request,
             options,
         } => {
-            let result = with_retries(clock, deadline, poll, &mut attempts, || {
+            let result = with_retries(state, deadline, poll, &mut attempts, || {
                 apis.patch_cluster(*via, request, *options)
             })
             .await;
             change_started(state, result)
         }
         Action::DisableExporter { via, exporter } => {
-            let result = with_retries(clock, deadline, poll, &mut attempts, || {
+            let result = with_retries(state, deadline, poll, &mut attempts, || {
                 apis.disable_exporter(*via, exporter)
             })
             .await;
@@ -170,7 +176,7 @@ pub(crate) async fn perform<P: Platform, A: CamundaApis>(
             exporter,
             initialize_from,
         } => {
-            let result = with_retries(clock, deadline, poll, &mut attempts, || {
+            let result = with_retries(state, deadline, poll, &mut attempts, || {
                 apis.enable_exporter(*via, exporter, initialize_from.as_deref())
             })
             .await;
@@ -180,7 +186,7 @@ pub(crate) async fn perform<P: Platform, A: CamundaApis>(
             // Pause and resume are idempotent, and the management API docs say to retry a failed
             // pause until it succeeds: partial failures can leave some partitions paused.
             loop {
-                let outcome = with_retries(clock, deadline, poll, &mut attempts, || {
+                let outcome = with_retries(state, deadline, poll, &mut attempts, || {
                     apis.exporting(*via, *operation)
                 })
                 .await;
@@ -203,14 +209,14 @@ pub(crate) async fn perform<P: Platform, A: CamundaApis>(
                             break ActionResult::Failed(message);
                         }
                         tracing::debug!(%message, "exporting operation failed; retrying");
-                        clock.sleep(poll).await;
+                        state.wait(poll).await;
                     }
                     Err(e) => break ActionResult::Failed(error_chain(&e)),
                 }
             }
         }
         Action::RegisterRepository { region, repository } => {
-            match with_retries(clock, deadline, poll, &mut attempts, || {
+            match with_retries(state, deadline, poll, &mut attempts, || {
                 apis.register_repository(*region, repository)
             })
             .await
@@ -223,7 +229,7 @@ pub(crate) async fn perform<P: Platform, A: CamundaApis>(
             region,
             repository,
             snapshot,
-        } => match with_retries(clock, deadline, poll, &mut attempts, || {
+        } => match with_retries(state, deadline, poll, &mut attempts, || {
             apis.create_snapshot(*region, repository, snapshot)
         })
         .await
@@ -240,7 +246,7 @@ pub(crate) async fn perform<P: Platform, A: CamundaApis>(
             region,
             repository,
             snapshot,
-        } => match with_retries(clock, deadline, poll, &mut attempts, || {
+        } => match with_retries(state, deadline, poll, &mut attempts, || {
             apis.restore_snapshot(*region, repository, snapshot)
         })
         .await
@@ -259,7 +265,7 @@ pub(crate) async fn perform<P: Platform, A: CamundaApis>(
             resource_name,
             process_id,
             content,
-        } => match with_retries(clock, deadline, poll, &mut attempts, || {
+        } => match with_retries(state, deadline, poll, &mut attempts, || {
             apis.deploy_resource(*via, resource_name, content)
         })
         .await
@@ -291,7 +297,7 @@ async fn create_instances<A: CamundaApis>(
     apis: &A,
     step_id: &str,
     create: &CreateInstances,
-    state: &mut RunState,
+    state: &mut RunState<'_>,
     deadline: Duration,
     poll: Duration,
     attempts: &mut u32,
@@ -331,10 +337,11 @@ async fn create_instances<A: CamundaApis>(
         let at_ms = state.elapsed_ms();
         match result {
             Ok(instance) => {
-                state.ledger.push(InstanceAttempt {
+                state.shared.record(InstanceAttempt {
                     at_ms,
                     step_id: step_id.to_owned(),
                     via: create.via,
+                    origin: InstanceOrigin::Step,
                     outcome: InstanceOutcome::Acknowledged,
                     key: Some(instance.process_instance_key.clone()),
                     partition: instance.partition_id(),
@@ -344,10 +351,11 @@ async fn create_instances<A: CamundaApis>(
             }
             Err(e) => {
                 last_error = error_chain(&e);
-                state.ledger.push(InstanceAttempt {
+                state.shared.record(InstanceAttempt {
                     at_ms,
                     step_id: step_id.to_owned(),
                     via: create.via,
+                    origin: InstanceOrigin::Step,
                     outcome: InstanceOutcome::Rejected,
                     key: None,
                     partition: None,
@@ -355,7 +363,7 @@ async fn create_instances<A: CamundaApis>(
                 });
                 rejections += 1;
                 if create.require == Require::Acknowledged {
-                    clock.sleep(poll).await;
+                    state.wait(poll).await;
                 }
             }
         }

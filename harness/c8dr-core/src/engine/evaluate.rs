@@ -341,6 +341,59 @@ pub fn restored(
     v
 }
 
+/// Judge per-index document counts of a restored copy against its source.
+#[must_use]
+pub fn documents_match(
+    snapshot_indices: &[String],
+    restored: &BTreeMap<String, u64>,
+    source: &BTreeMap<String, u64>,
+    restored_region: crate::region::RegionId,
+    source_region: crate::region::RegionId,
+) -> Verdict {
+    let mut v = Verdict::new();
+    let differing: Vec<String> = snapshot_indices
+        .iter()
+        .filter_map(|index| {
+            let here = restored.get(index).copied().unwrap_or(0);
+            let there = source.get(index).copied().unwrap_or(0);
+            (here != there).then(|| {
+                format!("{index}: {here} in {restored_region}, {there} in {source_region}")
+            })
+        })
+        .collect();
+    v.require(differing.is_empty(), || {
+        format!(
+            "the restored copy differs from the source, so something was written after the snapshot: {}",
+            differing.join("; ")
+        )
+    });
+    v
+}
+
+/// Judge a data-continuity check: no acknowledged key missing anywhere.
+#[must_use]
+pub fn data_continuity(report: &crate::report::DataContinuityReport) -> Verdict {
+    let mut v = Verdict::new();
+    for region in &report.regions {
+        v.require(region.missing.is_empty(), || {
+            let shown: Vec<&str> = region.missing.iter().take(5).map(String::as_str).collect();
+            format!(
+                "{} of {} acknowledged instances are missing from {}: {}{}",
+                region.missing.len(),
+                report.acknowledged,
+                region.region,
+                shown.join(", "),
+                if region.missing.len() > shown.len() {
+                    ", …"
+                } else {
+                    ""
+                }
+            )
+        });
+    }
+    v
+}
+
 /// Judge the web apps of a release from its active profiles.
 #[must_use]
 pub fn web_apps(release: Option<&ReleaseStatus>, operate: bool, tasklist: bool) -> Verdict {

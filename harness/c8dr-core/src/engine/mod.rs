@@ -1,8 +1,10 @@
 //! The step engine: runs a [`crate::plan::Plan`] against a backend, emits events, returns a report.
 
 mod actions;
+mod background;
 pub mod evaluate;
 mod observe;
+pub mod recovery;
 mod run;
 
 pub use run::{Engine, EngineOptions};

@@ -9,13 +9,16 @@ use super::evaluate::{self, TopologyRule, Verdict};
 use super::run::RunState;
 use crate::backend::{CamundaApis, Platform};
 use crate::camunda::{ClusterTopology, Placement, Topology};
-use crate::plan::{Expectation, Plan};
+use crate::plan::{Expectation, InstancesVisibility, Plan};
+use crate::report::DataContinuityReport;
 
 /// One observation: the verdict, what was seen (for the report), and a placement to remember.
 pub(crate) struct Observation {
     pub(crate) verdict: Verdict,
     pub(crate) observed: serde_json::Value,
     pub(crate) capture: Option<(String, Placement)>,
+    /// A data-continuity check, kept for the report whether it held or not.
+    pub(crate) continuity: Option<DataContinuityReport>,
 }
 
 fn unobservable(error: &dyn std::error::Error) -> Observation {
@@ -26,6 +29,7 @@ fn unobservable(error: &dyn std::error::Error) -> Observation {
         },
         observed: json!({ "error": text }),
         capture: None,
+        continuity: None,
     }
 }
 
@@ -34,6 +38,7 @@ fn judged(verdict: Verdict, observed: serde_json::Value) -> Observation {
         verdict,
         observed,
         capture: None,
+        continuity: None,
     }
 }
 
@@ -100,7 +105,7 @@ pub(crate) async fn observe<P: Platform, A: CamundaApis>(
     apis: &A,
     plan: &Plan,
     expectation: &Expectation,
-    state: &RunState,
+    state: &RunState<'_>,
 ) -> Observation {
     match expectation {
         Expectation::Topology {
@@ -186,6 +191,7 @@ pub(crate) async fn observe<P: Platform, A: CamundaApis>(
                         .map(|name| (name.clone(), c.placement())),
                     verdict,
                     observed: cluster_summary(&c),
+                    continuity: None,
                 }
             }
             Err(e) => unobservable(&e),
@@ -226,6 +232,7 @@ pub(crate) async fn observe<P: Platform, A: CamundaApis>(
             region,
             repository,
             snapshot,
+            documents_match,
         } => {
             let status = match apis.snapshot_status(*region, repository, snapshot).await {
                 Ok(s) => s,
@@ -239,25 +246,87 @@ pub(crate) async fn observe<P: Platform, A: CamundaApis>(
                     .unwrap_or_default(),
                 Err(e) => return unobservable(&e),
             };
-            let present: BTreeSet<String> = match apis.indices(*region).await {
-                Ok(indices) => indices
-                    .into_iter()
-                    .filter(|i| i.status == "open")
-                    .map(|i| i.index)
-                    .collect(),
+            let restored = match apis.indices(*region).await {
+                Ok(indices) => indices,
                 Err(e) => return unobservable(&e),
             };
-            let verdict = evaluate::restored(&status, &snapshot_indices, &present);
-            judged(
-                verdict,
-                json!({
-                    "state": status.state,
-                    "shardsStats": status.shards_stats,
-                    "snapshotIndices": snapshot_indices.len(),
-                    "openIndices": present.len(),
-                }),
-            )
+            let present: BTreeSet<String> = restored
+                .iter()
+                .filter(|i| i.status == "open")
+                .map(|i| i.index.clone())
+                .collect();
+            let mut verdict = evaluate::restored(&status, &snapshot_indices, &present);
+            let mut observed = json!({
+                "state": status.state,
+                "shardsStats": status.shards_stats,
+                "snapshotIndices": snapshot_indices.len(),
+                "openIndices": present.len(),
+            });
+            if let Some(source) = documents_match {
+                let source_indices = match apis.indices(*source).await {
+                    Ok(indices) => indices,
+                    Err(e) => return unobservable(&e),
+                };
+                let counts = |list: &[crate::camunda::IndexInfo]| -> BTreeMap<String, u64> {
+                    list.iter()
+                        .filter(|i| snapshot_indices.contains(&i.index))
+                        .map(|i| (i.index.clone(), i.docs_count))
+                        .collect()
+                };
+                let (here, there) = (counts(&restored), counts(&source_indices));
+                let matching =
+                    evaluate::documents_match(&snapshot_indices, &here, &there, *region, *source);
+                verdict.problems.extend(matching.problems);
+                observed["documents"] = json!({
+                    region.to_string(): here.values().sum::<u64>(),
+                    source.to_string(): there.values().sum::<u64>(),
+                });
+            }
+            judged(verdict, observed)
         }
+        Expectation::DataContinuity { regions } => {
+            let acknowledged = state.acknowledged_keys();
+            let mut missing = BTreeMap::new();
+            for region in regions {
+                match apis
+                    .find_instances(*region, &plan.process_instance_index, &acknowledged)
+                    .await
+                {
+                    Ok(found) => {
+                        let gone: Vec<String> = acknowledged
+                            .iter()
+                            .filter(|k| !found.contains(*k))
+                            .cloned()
+                            .collect();
+                        missing.insert(*region, gone);
+                    }
+                    Err(e) => return unobservable(&e),
+                }
+            }
+            let report = DataContinuityReport::new(state.elapsed_ms(), acknowledged.len(), missing);
+            let verdict = evaluate::data_continuity(&report);
+            Observation {
+                verdict,
+                observed: json!(report),
+                capture: None,
+                continuity: Some(report),
+            }
+        }
+        Expectation::Isolated { from, to } => match platform.reachable(*from, *to).await {
+            Ok(reachable) => judged(
+                Verdict {
+                    problems: if reachable {
+                        vec![format!(
+                            "{from} still reaches {to}: the fault did not take effect"
+                        )]
+                    } else {
+                        Vec::new()
+                    },
+                },
+                json!({ "reachable": reachable }),
+            ),
+            Err(e) => unobservable(&e),
+        },
         Expectation::WebApps {
             region,
             operate,
@@ -270,7 +339,12 @@ pub(crate) async fn observe<P: Platform, A: CamundaApis>(
             Err(e) => unobservable(&e),
         },
         Expectation::Instances { region, visible } => {
-            let acknowledged = state.acknowledged_keys();
+            // `all`: what was acknowledged before this step's action ended must be visible
+            // (later keys may still be on their way). `stale`: any acknowledged key missing.
+            let acknowledged = match visible {
+                InstancesVisibility::All => state.acknowledged_keys(),
+                InstancesVisibility::Stale => state.all_acknowledged_keys(),
+            };
             if acknowledged.is_empty() {
                 return judged(
                     Verdict {

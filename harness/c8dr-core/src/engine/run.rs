@@ -6,14 +6,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::actions::{ActionResult, perform};
+use super::background::{Background, Duties, Shared, lock};
 use super::observe::{Observation, observe};
+use super::recovery;
 use crate::backend::{BackendInfo, CamundaApis, Platform};
 use crate::camunda::Placement;
 use crate::clock::{Clock, TokioClock};
 use crate::event::{Event, EventSink};
 use crate::plan::{Plan, Step};
 use crate::report::{
-    ActionReport, ExpectationReport, FORMAT_VERSION, FailureSummary, InstanceAttempt, Outcome,
+    ActionReport, DataContinuityReport, ExpectationReport, FORMAT_VERSION, FailureSummary, Outcome,
     RunReport, StageReport, StepReport, ToolInfo,
 };
 
@@ -27,12 +29,15 @@ pub struct EngineOptions {
     /// The clock deadlines, polls and report timings use: real time by default, or virtual time
     /// shared with a simulator for deterministic drills.
     pub clock: Arc<dyn Clock>,
+    /// Sample leadership and exported data every `sampleInterval` for the report's charts.
+    pub sample_timeline: bool,
 }
 
 impl Default for EngineOptions {
     fn default() -> Self {
         Self {
             clock: Arc::new(TokioClock::new()),
+            sample_timeline: true,
             poll_interval: None,
             tool: ToolInfo {
                 name: "c8dr".to_owned(),
@@ -52,19 +57,26 @@ pub struct Engine<'a, P, A> {
 }
 
 /// What the run has learned so far, shared by later steps.
-pub(crate) struct RunState {
+pub(crate) struct RunState<'s> {
     pub(crate) clock: Arc<dyn Clock>,
     /// Clock time when the run started.
     pub(crate) started: Duration,
     /// The change id the current step's action started.
     pub(crate) step_change: Option<i64>,
+    /// Instances acknowledged up to this time (run milliseconds) are expected to be visible:
+    /// the end of the current step's action.
+    pub(crate) step_cutoff_ms: u64,
     /// Placements captured by name.
     pub(crate) placements: BTreeMap<String, Placement>,
-    /// Every instance creation attempt.
-    pub(crate) ledger: Vec<InstanceAttempt>,
+    /// The ledger and samples, shared with the background duties.
+    pub(crate) shared: &'s Shared,
+    /// Background duties to fire while waiting on virtual time.
+    pub(crate) duties: Option<&'s dyn Duties>,
+    /// The last data-continuity check.
+    pub(crate) continuity: Option<DataContinuityReport>,
 }
 
-impl RunState {
+impl RunState<'_> {
     /// Clock time now (not relative to the run's start; deadlines use it).
     pub(crate) fn now(&self) -> Duration {
         self.clock.now()
@@ -79,13 +91,47 @@ impl RunState {
         millis(self.elapsed())
     }
 
+    /// Keys acknowledged up to the current step's cutoff: what must be visible by now.
     pub(crate) fn acknowledged_keys(&self) -> Vec<String> {
-        self.ledger.iter().filter_map(|a| a.key.clone()).collect()
+        self.shared.acknowledged_until(self.step_cutoff_ms)
+    }
+
+    /// Every key acknowledged so far.
+    pub(crate) fn all_acknowledged_keys(&self) -> Vec<String> {
+        self.shared.acknowledged_until(u64::MAX)
+    }
+
+    /// Wait `duration` of clock time. On virtual time, background duties that fall due meanwhile
+    /// run first, at their own times; on real time they run concurrently anyway.
+    pub(crate) async fn wait(&self, duration: Duration) {
+        let Some(duties) = self.duties.filter(|_| self.clock.is_virtual()) else {
+            self.clock.sleep(duration).await;
+            return;
+        };
+        let target = self.clock.now() + duration;
+        while let Some(due) = duties.next_due().filter(|due| *due <= target) {
+            let now = self.clock.now();
+            if due > now {
+                self.clock.sleep(due - now).await;
+            }
+            duties.fire_due(self.clock.now()).await;
+        }
+        let now = self.clock.now();
+        if target > now {
+            self.clock.sleep(target - now).await;
+        }
     }
 }
 
 pub(crate) fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// What walking the stages produced.
+struct Walk {
+    stages: Vec<StageReport>,
+    failure: Option<FailureSummary>,
+    errored: bool,
 }
 
 impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
@@ -120,12 +166,30 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
     pub async fn run(&self, plan: &Plan) -> RunReport {
         let started_at = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
         let clock = Arc::clone(&self.options.clock);
+        let started = clock.now();
+        let shared = Shared::default();
+        let background = Background::new(
+            self.apis,
+            plan,
+            &shared,
+            Arc::clone(&clock),
+            started,
+            plan.workload.as_ref().map(|w| self.wall(w.interval)),
+            if self.options.sample_timeline {
+                self.wall(plan.sample_interval)
+            } else {
+                Duration::ZERO
+            },
+        );
         let mut state = RunState {
-            started: clock.now(),
-            clock,
+            clock: Arc::clone(&clock),
+            started,
             step_change: None,
+            step_cutoff_ms: 0,
             placements: BTreeMap::new(),
-            ledger: Vec::new(),
+            shared: &shared,
+            duties: Some(&background),
+            continuity: None,
         };
         let poll = self
             .wall(self.options.poll_interval.unwrap_or(plan.poll_interval))
@@ -136,6 +200,85 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
         });
         tracing::info!(scenario = %plan.name, lost = %plan.lost_region, backend = %self.backend.name, "drill started");
 
+        let walk = {
+            let walk = std::pin::pin!(self.walk(plan, poll, &mut state));
+            if clock.is_virtual() {
+                walk.await
+            } else {
+                // Real time: the workload and the sampler run beside the steps, like real users.
+                let mut walk = walk;
+                let duties = std::pin::pin!(background.run_forever());
+                tokio::select! {
+                    walk = &mut walk => walk,
+                    () = duties => walk.await,
+                }
+            }
+        };
+        let Walk {
+            stages,
+            mut failure,
+            errored,
+        } = walk;
+
+        let ledger = std::mem::take(&mut *lock(&shared.ledger));
+        let timeline = std::mem::take(&mut *lock(&shared.samples));
+        let recovery = recovery::measure(
+            plan,
+            &stages,
+            &ledger,
+            state.continuity.as_ref(),
+            self.backend.time_scale,
+        );
+        if failure.is_none()
+            && let Some(missed) = recovery.objectives.iter().find(|o| !o.met)
+        {
+            failure = Some(FailureSummary {
+                step_id: String::new(),
+                step: "recovery objectives".to_owned(),
+                stage: "(whole run)".to_owned(),
+                reason: format!(
+                    "objective {} {} not met: {}",
+                    missed.name, missed.objective, missed.measured
+                ),
+            });
+        }
+        let outcome = match (&failure, errored) {
+            (None, _) => Outcome::Passed,
+            (Some(_), true) => Outcome::Errored,
+            (Some(_), false) => Outcome::Failed,
+        };
+        let report = RunReport {
+            format_version: FORMAT_VERSION,
+            tool: self.options.tool.clone(),
+            scenario: plan.name.clone(),
+            source: plan.source.clone(),
+            camunda_version: plan.camunda_version.clone(),
+            lost_region: plan.lost_region,
+            surviving_region: plan.surviving_region,
+            backend: self.backend.clone(),
+            virtual_time: clock.is_virtual(),
+            started_at,
+            duration_ms: state.elapsed_ms(),
+            outcome,
+            failure,
+            stages,
+            instances: ledger,
+            recovery,
+            data_continuity: state.continuity.take(),
+            timeline,
+            backend_stats: None,
+        };
+        tracing::info!(
+            outcome = report.outcome.word(),
+            duration_ms = report.duration_ms,
+            "drill finished"
+        );
+        self.sink.emit(&Event::RunFinished { report: &report });
+        report
+    }
+
+    /// Walk the stages and steps in order.
+    async fn walk(&self, plan: &Plan, poll: Duration, state: &mut RunState<'_>) -> Walk {
         let mut failure: Option<FailureSummary> = None;
         let mut errored = false;
         let mut stages = Vec::new();
@@ -149,8 +292,9 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
                     steps.push(skipped(step, state.elapsed_ms()));
                     continue;
                 }
+                step.id.clone_into(&mut lock(&state.shared.current_step));
                 self.sink.emit(&Event::StepStarted { stage, step });
-                let report = self.step(plan, step, poll, &mut state).await;
+                let report = self.step(plan, step, poll, state).await;
                 self.sink.emit(&Event::StepFinished {
                     step,
                     report: &report,
@@ -179,37 +323,11 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
             });
             stages.push(stage_report);
         }
-
-        let outcome = match (&failure, errored) {
-            (None, _) => Outcome::Passed,
-            (Some(_), true) => Outcome::Errored,
-            (Some(_), false) => Outcome::Failed,
-        };
-        let report = RunReport {
-            format_version: FORMAT_VERSION,
-            tool: self.options.tool.clone(),
-            scenario: plan.name.clone(),
-            source: plan.source.clone(),
-            camunda_version: plan.camunda_version.clone(),
-            lost_region: plan.lost_region,
-            surviving_region: plan.surviving_region,
-            backend: self.backend.clone(),
-            virtual_time: state.clock.is_virtual(),
-            started_at,
-            duration_ms: state.elapsed_ms(),
-            outcome,
-            failure,
+        Walk {
             stages,
-            instances: state.ledger,
-            backend_stats: None,
-        };
-        tracing::info!(
-            outcome = report.outcome.word(),
-            duration_ms = report.duration_ms,
-            "drill finished"
-        );
-        self.sink.emit(&Event::RunFinished { report: &report });
-        report
+            failure,
+            errored,
+        }
     }
 
     async fn step(
@@ -217,13 +335,14 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
         plan: &Plan,
         step: &Step,
         poll: Duration,
-        state: &mut RunState,
+        state: &mut RunState<'_>,
     ) -> StepReport {
         let step_start = state.now();
         let started_ms = state.elapsed_ms();
         let timeout = self.wall(step.timeout);
         let deadline = step_start + timeout;
         state.step_change = None;
+        state.step_cutoff_ms = started_ms;
         let span = tracing::info_span!("step", id = %step.id, name = %step.name);
         let _entered = span.enter();
 
@@ -271,6 +390,7 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
                 report: &action_report,
             });
             report.action = Some(action_report);
+            state.step_cutoff_ms = state.elapsed_ms();
             if outcome != Outcome::Passed {
                 report.outcome = outcome;
                 report.failure = Some(format!(
@@ -320,7 +440,11 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
                         verdict,
                         observed,
                         capture,
+                        continuity,
                     } = observe(self.platform, self.apis, plan, expectation, state).await;
+                    if continuity.is_some() {
+                        state.continuity = continuity;
+                    }
                     er.polls += 1;
                     er.observed = observed;
                     if verdict.holds() {
@@ -386,7 +510,7 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
                     }
                     break;
                 }
-                state.clock.sleep(poll).await;
+                state.wait(poll).await;
             }
         }
         report.expectations = reports;

@@ -81,6 +81,20 @@ pub enum Expectation {
         repository: String,
         /// Snapshot.
         snapshot: String,
+        /// Compare per-index document counts with this region's Elasticsearch.
+        documents_match: Option<RegionId>,
+    },
+    /// Every acknowledged instance is in every region's Elasticsearch.
+    DataContinuity {
+        /// Every region, checked in order.
+        regions: Vec<RegionId>,
+    },
+    /// `from` cannot reach `to`.
+    Isolated {
+        /// The region looking.
+        from: RegionId,
+        /// The region it must not reach.
+        to: RegionId,
     },
     /// Web apps on or off.
     WebApps {
@@ -123,6 +137,8 @@ impl Expectation {
             Expectation::Exporters { .. } => "exporters",
             Expectation::Snapshot { .. } => "snapshot",
             Expectation::Restored { .. } => "restored",
+            Expectation::DataContinuity { .. } => "dataContinuity",
+            Expectation::Isolated { .. } => "isolated",
             Expectation::WebApps { .. } => "webApps",
             Expectation::Instances { .. } => "instances",
         }
@@ -207,10 +223,27 @@ impl Expectation {
                 ..
             } => format!("snapshot {snapshot} in {region} is {state} with no failed shard"),
             Expectation::Restored {
-                region, snapshot, ..
-            } => {
-                format!("snapshot {snapshot} restored in {region} (done == total, indices present)")
-            }
+                region,
+                snapshot,
+                documents_match,
+                ..
+            } => match documents_match {
+                Some(source) => format!(
+                    "snapshot {snapshot} restored in {region} (done == total, indices present, document counts equal to {source}'s)"
+                ),
+                None => format!(
+                    "snapshot {snapshot} restored in {region} (done == total, indices present)"
+                ),
+            },
+            Expectation::DataContinuity { regions } => format!(
+                "every acknowledged instance is in the Elasticsearch of {}",
+                regions
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            ),
+            Expectation::Isolated { from, to } => format!("{from} cannot reach {to}"),
             Expectation::WebApps {
                 region,
                 operate,

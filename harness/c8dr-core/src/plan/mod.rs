@@ -16,7 +16,7 @@ pub use expectation::{Expectation, Leaders};
 
 use crate::camunda::BackupRepository;
 use crate::region::{ClusterLayout, RegionId};
-pub use crate::spec::{InstancesVisibility, Require};
+pub use crate::spec::{InstancesVisibility, Phase, Require};
 
 /// A drill ready to run.
 #[derive(Debug, Clone, Serialize)]
@@ -45,6 +45,13 @@ pub struct Plan {
     /// Poll interval for expectations, in cluster time.
     #[serde(with = "crate::serde_millis")]
     pub poll_interval: Duration,
+    /// How often leadership and exported data are sampled for the report, in cluster time.
+    #[serde(with = "crate::serde_millis")]
+    pub sample_interval: Duration,
+    /// The steady workload, when the scenario has one.
+    pub workload: Option<Workload>,
+    /// Recovery objectives.
+    pub objectives: Objectives,
     /// Stages in order.
     pub stages: Vec<Stage>,
 }
@@ -57,8 +64,39 @@ pub struct Stage {
     pub name: String,
     /// What it is for.
     pub description: Option<String>,
+    /// Which part of the procedure it is.
+    pub phase: Option<Phase>,
     /// Steps in order.
     pub steps: Vec<Step>,
+}
+
+/// The steady workload.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Workload {
+    /// Cluster time between two creations.
+    #[serde(with = "crate::serde_millis")]
+    pub interval: Duration,
+    /// Gateway region.
+    pub via: RegionId,
+    /// File name sent as the resource name.
+    pub resource_name: String,
+    /// Process id found in the file.
+    pub process_id: String,
+    /// File content.
+    #[serde(skip)]
+    pub content: Vec<u8>,
+}
+
+/// Recovery objectives; `None` means "measure, do not judge".
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Objectives {
+    /// Longest acceptable recovery time, in cluster time.
+    #[serde(with = "crate::serde_millis::option")]
+    pub rto: Option<Duration>,
+    /// Most acknowledged instances allowed missing at the end.
+    pub rpo: Option<u64>,
 }
 
 /// One step of a stage.

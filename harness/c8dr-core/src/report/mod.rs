@@ -4,13 +4,19 @@
 //! rendering is the report's native form; JUnit XML is derived from it. Apply nextest's rules to
 //! changes: add fields freely, bump [`FORMAT_VERSION`] when a field changes meaning or goes away.
 
+mod html;
 mod junit;
+mod markdown;
 mod model;
 
+pub use html::to_html;
 pub use junit::to_junit_xml;
+pub use markdown::to_markdown;
 pub use model::{
-    ActionReport, ExpectationReport, FORMAT_VERSION, FailureSummary, InstanceAttempt,
-    InstanceOutcome, Outcome, RunReport, StageReport, StepReport, ToolInfo,
+    ActionReport, DataContinuityReport, ExpectationReport, FORMAT_VERSION, FailureSummary,
+    InstanceAttempt, InstanceOrigin, InstanceOutcome, Measure, Milestones, ObjectiveVerdict,
+    Outcome, RecoveryReport, RegionContinuity, RegionSample, RunReport, Sample, StageReport,
+    StepReport, ToolInfo,
 };
 /// The error of [`to_junit_xml`].
 pub use quick_junit::SerializeError as JunitError;

@@ -78,11 +78,67 @@ pub struct RunReport {
     pub failure: Option<FailureSummary>,
     /// Stages in order.
     pub stages: Vec<StageReport>,
-    /// Every process-instance creation attempt, in order.
+    /// Every process-instance creation attempt, in order (the ledger).
     pub instances: Vec<InstanceAttempt>,
+    /// RTO, RPO, milestones and objectives.
+    pub recovery: RecoveryReport,
+    /// The last data-continuity check, with every missing key per region.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_continuity: Option<DataContinuityReport>,
+    /// Samples of leadership and exported data over time, for charts.
+    pub timeline: Vec<Sample>,
     /// Backend counters filled in after the run (for the twin: busy simulated time).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backend_stats: Option<serde_json::Value>,
+}
+
+/// The data-continuity oracle's last verdict: which acknowledged keys each region lacks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DataContinuityReport {
+    /// When it was checked, in milliseconds since the run started.
+    pub checked_at_ms: u64,
+    /// How many keys the cluster had acknowledged.
+    pub acknowledged: usize,
+    /// Per region, every acknowledged key it lacks.
+    pub regions: Vec<RegionContinuity>,
+    /// Acknowledged keys missing from at least one region: the measured RPO.
+    pub lost: usize,
+}
+
+/// One region's part of a data-continuity check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegionContinuity {
+    /// Region.
+    pub region: RegionId,
+    /// Acknowledged keys not found in its Elasticsearch.
+    pub missing: Vec<String>,
+}
+
+impl DataContinuityReport {
+    /// Build from the missing keys per region.
+    #[must_use]
+    pub fn new(
+        checked_at_ms: u64,
+        acknowledged: usize,
+        missing: std::collections::BTreeMap<RegionId, Vec<String>>,
+    ) -> Self {
+        let lost = missing
+            .values()
+            .flatten()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+        Self {
+            checked_at_ms,
+            acknowledged,
+            regions: missing
+                .into_iter()
+                .map(|(region, missing)| RegionContinuity { region, missing })
+                .collect(),
+            lost,
+        }
+    }
 }
 
 /// Where and why a run failed.
@@ -198,6 +254,8 @@ pub struct InstanceAttempt {
     pub step_id: String,
     /// Gateway region.
     pub via: RegionId,
+    /// Who tried: the steady workload or a step's `createInstances`.
+    pub origin: InstanceOrigin,
     /// Acknowledged or rejected.
     pub outcome: InstanceOutcome,
     /// Key, when acknowledged.
@@ -209,6 +267,136 @@ pub struct InstanceAttempt {
     /// Error, when rejected.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// A duration measured on the run's clock, and what it means on a real cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Measure {
+    /// Milliseconds on the run's clock (wall time, or virtual time).
+    pub run_ms: u64,
+    /// Milliseconds of cluster time (the run's clock times the backend's time scale).
+    pub cluster_ms: u64,
+}
+
+impl Measure {
+    /// A measure of `run_ms` on a backend with this time scale.
+    #[must_use]
+    pub fn new(run_ms: u64, time_scale: f64) -> Self {
+        let scale = if time_scale.is_finite() && time_scale > 0.0 {
+            time_scale
+        } else {
+            1.0
+        };
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            clippy::cast_precision_loss,
+            reason = "durations in milliseconds stay far below 2^52"
+        )]
+        let cluster_ms = (run_ms as f64 * scale).round() as u64;
+        Self { run_ms, cluster_ms }
+    }
+}
+
+/// When the procedure reached each milestone, in milliseconds since the run started.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Milestones {
+    /// The region loss took effect (end of the first `loseRegion`).
+    pub fault_injected_ms: Option<u64>,
+    /// The degraded state was confirmed (the fault step's expectations held).
+    pub degraded_confirmed_ms: Option<u64>,
+    /// The failover phase started.
+    pub failover_started_ms: Option<u64>,
+    /// The failover phase completed.
+    pub failover_done_ms: Option<u64>,
+    /// The cluster acknowledged an instance again after the fault: the real end of the outage.
+    pub first_acknowledged_after_fault_ms: Option<u64>,
+    /// Exporting was paused for the backup.
+    pub exporting_paused_ms: Option<u64>,
+    /// Exporting was resumed.
+    pub exporting_resumed_ms: Option<u64>,
+    /// The failback phase completed.
+    pub failback_done_ms: Option<u64>,
+}
+
+/// Recovery as measured.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecoveryReport {
+    /// Milestones.
+    pub milestones: Milestones,
+    /// Fault to the first acknowledged instance after it.
+    pub rto: Option<Measure>,
+    /// Acknowledged instances missing from at least one region at the last data-continuity check.
+    pub rpo: Option<usize>,
+    /// Duration of the failover phase.
+    pub failover: Option<Measure>,
+    /// Duration of the failback phase.
+    pub failback: Option<Measure>,
+    /// How long exporting stayed paused.
+    pub exporting_paused_for: Option<Measure>,
+    /// Duration of the snapshot.
+    pub backup: Option<Measure>,
+    /// Duration of the restore.
+    pub restore: Option<Measure>,
+    /// The scenario's objectives and whether they were met.
+    pub objectives: Vec<ObjectiveVerdict>,
+}
+
+/// One objective and its verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectiveVerdict {
+    /// `rto` or `rpo`.
+    pub name: String,
+    /// The objective, in words.
+    pub objective: String,
+    /// What was measured, in words.
+    pub measured: String,
+    /// Whether the objective was met.
+    pub met: bool,
+}
+
+/// Who made a creation attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum InstanceOrigin {
+    /// The steady workload.
+    Workload,
+    /// A step's `createInstances` action.
+    Step,
+}
+
+/// One sample of the cluster's state for the report's charts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Sample {
+    /// Milliseconds since the run started.
+    pub at_ms: u64,
+    /// The step running then.
+    pub step_id: String,
+    /// Per region.
+    pub regions: Vec<RegionSample>,
+    /// Instances acknowledged so far.
+    pub acknowledged: usize,
+    /// Creation attempts rejected so far.
+    pub rejected: usize,
+}
+
+/// One region in a sample.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegionSample {
+    /// Region.
+    pub region: RegionId,
+    /// Partitions with a healthy leader as the region's gateway sees them; `None` when the
+    /// gateway did not answer.
+    pub healthy_partitions: Option<u32>,
+    /// Process instances in the region's Elasticsearch (exported data); `None` when it did not
+    /// answer.
+    pub exported_instances: Option<u64>,
 }
 
 /// Outcome of a creation attempt.

@@ -96,6 +96,11 @@ pub enum ExpectSpec {
         region: Spanned<RegionRefSpec>,
         /// Snapshot name.
         snapshot: Spanned<String>,
+        /// Every index of the snapshot holds as many documents here as in this region now: the
+        /// restored copy is complete only if nothing was written to the source after the
+        /// snapshot (exporting paused, web apps off).
+        #[serde(default)]
+        documents_match: Option<Spanned<RegionRefSpec>>,
     },
     /// The region's web apps (Operate, Tasklist) are on or off, and the rollout is complete.
     WebApps {
@@ -105,6 +110,17 @@ pub enum ExpectSpec {
         operate: bool,
         /// Tasklist on?
         tasklist: bool,
+    },
+    /// The data-continuity oracle: every instance the cluster acknowledged during the run (the
+    /// ledger) is in every region's Elasticsearch. Missing keys are listed per region in the
+    /// report; their count is the run's RPO.
+    DataContinuity {},
+    /// One region cannot reach the other: the fault really took effect.
+    Isolated {
+        /// The region looking.
+        from: Spanned<RegionRefSpec>,
+        /// The region it must not reach.
+        to: Spanned<RegionRefSpec>,
     },
     /// The process instances acknowledged so far (the run's ledger) are in a region's Elasticsearch.
     Instances {

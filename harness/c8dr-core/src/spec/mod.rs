@@ -14,8 +14,8 @@ pub use action::{ActionSpec, CreateInstancesSpec, Require};
 pub use expect::{ExpectSpec, InstancesVisibility, LeadersSpec};
 pub use refs::{BrokerSetSpec, ExporterRefSpec, RegionRefSpec};
 pub use scenario::{
-    BackupSpec, CamundaSpec, DefaultsSpec, FsRepositorySpec, Metadata, S3RepositorySpec,
-    ScenarioFile, ScenarioSpec, StageSpec, StepSpec,
+    BackupSpec, CamundaSpec, DefaultsSpec, FsRepositorySpec, Metadata, ObjectivesSpec, Phase,
+    S3RepositorySpec, ScenarioFile, ScenarioSpec, StageSpec, StepSpec, WorkloadSpec,
 };
 pub use serde_saphyr::{Location, Spanned};
 

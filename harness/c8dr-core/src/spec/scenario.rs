@@ -45,6 +45,12 @@ pub struct ScenarioSpec {
     /// Default timeout and poll interval.
     #[serde(default)]
     pub defaults: Option<DefaultsSpec>,
+    /// Process instances created at a steady rate for the whole drill, recorded in the ledger.
+    #[serde(default)]
+    pub workload: Option<WorkloadSpec>,
+    /// Recovery objectives: the run fails when a measured value exceeds its objective.
+    #[serde(default)]
+    pub objectives: Option<ObjectivesSpec>,
     /// The stages, in order (spanned so that an empty list can be pointed at).
     pub stages: Spanned<Vec<Spanned<StageSpec>>>,
 }
@@ -118,6 +124,54 @@ pub struct DefaultsSpec {
     /// Default poll interval in cluster time, for example `1s`.
     #[serde(default)]
     pub poll_interval: Option<Spanned<String>>,
+    /// How often the run samples partition leadership and exported data for the report's
+    /// charts, in cluster time; default `5s`.
+    #[serde(default)]
+    pub sample_interval: Option<Spanned<String>>,
+}
+
+/// `spec.workload`: the steady stream of process instances that runs for the whole drill.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WorkloadSpec {
+    /// Creations per unit of cluster time: `2/s`, `30/m`, `100/h`.
+    pub rate: Spanned<String>,
+    /// Gateway region the workload talks to; default `surviving` (clients are rerouted to the
+    /// surviving region by DNS, step 1 of the procedure).
+    #[serde(default)]
+    pub via: Option<Spanned<super::RegionRefSpec>>,
+    /// BPMN file deployed when the workload starts (path relative to the scenario file).
+    pub resource: Spanned<String>,
+}
+
+/// `spec.objectives`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ObjectivesSpec {
+    /// Longest acceptable time from the fault to the first instance the cluster acknowledges
+    /// again, in cluster time, for example `2m`.
+    #[serde(default)]
+    pub rto: Option<Spanned<String>>,
+    /// Most acknowledged instances that may be missing from any region at the end; `0` for none.
+    #[serde(default)]
+    pub rpo: Option<Spanned<u64>>,
+}
+
+/// The part of the procedure a stage belongs to; milestones (fault, failover, failback) are
+/// read from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Phase {
+    /// Before the fault.
+    SteadyState,
+    /// The fault and the degraded state.
+    RegionLoss,
+    /// Temporary recovery in the surviving region.
+    Failover,
+    /// Restoring the lost region.
+    Failback,
+    /// After the procedure.
+    FinalState,
 }
 
 /// One stage: a phase of the procedure (steady state, region loss, failover, failback, ...).
@@ -129,6 +183,9 @@ pub struct StageSpec {
     /// What the stage is for.
     #[serde(default)]
     pub description: Option<String>,
+    /// Which part of the procedure the stage is.
+    #[serde(default)]
+    pub phase: Option<Phase>,
     /// Steps, in order.
     pub steps: Vec<Spanned<StepSpec>>,
 }

@@ -216,12 +216,23 @@ fn regions_brokers_and_leaders_resolve_for_the_lost_region(#[values(0, 1)] lost:
         panic!("loseRegion expected");
     };
     assert_eq!((*region, *mode), (lost_r, LossMode::CutOff));
-    let Expectation::Topology {
+    let loss = step(&plan, "cut the lost region off");
+    let Some(Expectation::Topology {
         brokers, leaders, ..
-    } = &step(&plan, "cut the lost region off").expectations[0]
+    }) = loss
+        .expectations
+        .iter()
+        .find(|e| matches!(e, Expectation::Topology { .. }))
     else {
         panic!("topology expected");
     };
+    assert!(
+        loss.expectations.iter().any(|e| matches!(
+            e,
+            Expectation::Isolated { from, to } if (*from, *to) == (surviving, lost_r)
+        )),
+        "the loss step proves the surviving region cannot reach the lost one"
+    );
     assert_eq!(brokers.as_deref(), Some(&brokers_of(1 - lost)[..]));
     assert_eq!(*leaders, Some(Leaders::None));
 

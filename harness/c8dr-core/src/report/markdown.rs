@@ -1,0 +1,192 @@
+//! A Markdown summary for a CI job summary (`$GITHUB_STEP_SUMMARY`): outcome, recovery, stages,
+//! and the failure in full.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use super::{Measure, Outcome, RunReport};
+
+fn duration(ms: u64) -> String {
+    humantime::format_duration(Duration::from_millis(ms)).to_string()
+}
+
+fn measure(m: Option<&Measure>, scale: f64) -> String {
+    match m {
+        None => "—".to_owned(),
+        Some(m) if (scale - 1.0).abs() < f64::EPSILON => duration(m.cluster_ms),
+        Some(m) => format!(
+            "{} ({} on the twin)",
+            duration(m.cluster_ms),
+            duration(m.run_ms)
+        ),
+    }
+}
+
+fn icon(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Passed => "✅",
+        Outcome::Failed => "❌",
+        Outcome::Skipped => "⏭️",
+        Outcome::Errored => "⚠️",
+    }
+}
+
+/// Render the summary.
+#[must_use]
+pub fn to_markdown(report: &RunReport) -> String {
+    let mut md = String::new();
+    let scale = report.backend.time_scale;
+    let _ = writeln!(
+        md,
+        "## {} c8dr `{}`: {}",
+        icon(report.outcome),
+        report.scenario,
+        report.outcome.word()
+    );
+    let _ = writeln!(md);
+    let _ = writeln!(
+        md,
+        "Camunda {} · lost {} · surviving {} · backend {} (time ×{}{}) · {} steps in {}",
+        report.camunda_version,
+        report.lost_region,
+        report.surviving_region,
+        report.backend.name,
+        report.backend.time_scale,
+        if report.virtual_time {
+            ", virtual time"
+        } else {
+            ""
+        },
+        report.steps().count(),
+        duration(report.duration_ms)
+    );
+    if let Some(failure) = &report.failure {
+        let _ = writeln!(md);
+        let _ = writeln!(
+            md,
+            "**Failed at step {} `{}`** (stage {}): {}",
+            failure.step_id, failure.step, failure.stage, failure.reason
+        );
+    }
+    let recovery = &report.recovery;
+    let _ = writeln!(md);
+    let _ = writeln!(md, "### Recovery");
+    let _ = writeln!(md);
+    let _ = writeln!(md, "| measure | value |");
+    let _ = writeln!(md, "|---|---|");
+    let _ = writeln!(
+        md,
+        "| RTO (fault → first acknowledged instance) | {} |",
+        measure(recovery.rto.as_ref(), scale)
+    );
+    let _ = writeln!(
+        md,
+        "| RPO (acknowledged instances lost) | {} |",
+        recovery
+            .rpo
+            .map_or_else(|| "not measured".to_owned(), |n| n.to_string())
+    );
+    let _ = writeln!(
+        md,
+        "| failover | {} |",
+        measure(recovery.failover.as_ref(), scale)
+    );
+    let _ = writeln!(
+        md,
+        "| failback | {} |",
+        measure(recovery.failback.as_ref(), scale)
+    );
+    let _ = writeln!(
+        md,
+        "| exporting paused | {} |",
+        measure(recovery.exporting_paused_for.as_ref(), scale)
+    );
+    let _ = writeln!(
+        md,
+        "| backup | {} |",
+        measure(recovery.backup.as_ref(), scale)
+    );
+    let _ = writeln!(
+        md,
+        "| restore | {} |",
+        measure(recovery.restore.as_ref(), scale)
+    );
+    for objective in &recovery.objectives {
+        let _ = writeln!(
+            md,
+            "| objective {} ≤ {} | {} {} |",
+            objective.name.to_uppercase(),
+            objective.objective,
+            if objective.met { "✅" } else { "❌" },
+            objective.measured
+        );
+    }
+    let _ = writeln!(md);
+    let _ = writeln!(md, "### Stages");
+    let _ = writeln!(md);
+    let _ = writeln!(md, "| stage | outcome | steps | duration |");
+    let _ = writeln!(md, "|---|---|---|---|");
+    for stage in &report.stages {
+        let passed = stage
+            .steps
+            .iter()
+            .filter(|s| s.outcome == Outcome::Passed)
+            .count();
+        let _ = writeln!(
+            md,
+            "| {} | {} {} | {passed}/{} | {} |",
+            stage.name,
+            icon(stage.outcome),
+            stage.outcome.word(),
+            stage.steps.len(),
+            duration(stage.duration_ms)
+        );
+    }
+    if let Some(step) = report
+        .steps()
+        .find(|s| matches!(s.outcome, Outcome::Failed | Outcome::Errored))
+    {
+        let _ = writeln!(md);
+        let _ = writeln!(md, "### Failed step {} `{}`", step.id, step.name);
+        let _ = writeln!(md);
+        if let Some(action) = &step.action
+            && let Some(error) = &action.error
+        {
+            let _ = writeln!(
+                md,
+                "- action `{}` ({}): {error}",
+                action.kind, action.summary
+            );
+        }
+        for expectation in step
+            .expectations
+            .iter()
+            .filter(|e| e.outcome == Outcome::Failed)
+        {
+            let _ = writeln!(md, "- expected: {}", expectation.description);
+            if let Some(reason) = &expectation.reason {
+                let _ = writeln!(md, "  - but: {reason}");
+            }
+            let _ = writeln!(md, "  - last observed: `{}`", expectation.observed);
+        }
+    }
+    if let Some(continuity) = &report.data_continuity
+        && continuity.lost > 0
+    {
+        let _ = writeln!(md);
+        let _ = writeln!(md, "### Missing instances");
+        let _ = writeln!(md);
+        for region in &continuity.regions {
+            if !region.missing.is_empty() {
+                let _ = writeln!(
+                    md,
+                    "- {}: {} missing: {}",
+                    region.region,
+                    region.missing.len(),
+                    region.missing.join(", ")
+                );
+            }
+        }
+    }
+    md
+}
