@@ -5,7 +5,7 @@ CARGO ?= cargo
 # Extra arguments for `make drill`, e.g. `make drill ARGS="--lost-region 0"`.
 ARGS ?=
 
-.PHONY: drill test lint unit-tests doc-tests bench fmt clean help
+.PHONY: drill test lint unit-tests doc-tests browser bench fmt clean help
 
 help:
 	@echo "make drill   run the Camunda 8.8 dual-region drill on the embedded twin (ARGS=... for c8dr run)"
@@ -16,7 +16,11 @@ help:
 drill:
 	$(CARGO) run --locked -p c8dr-cli -- run $(ARGS)
 
-test: lint unit-tests doc-tests
+test: browser lint unit-tests doc-tests
+
+# The HTML report's end-to-end test needs a headless browser.
+browser:
+	@scripts/ensure-chromium.sh
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -4,4 +4,5 @@
 mod cli;
 mod drill;
 mod invalid_input;
+mod report_html;
 mod support;
