@@ -1,0 +1,17 @@
+//! c8dr's real-cluster backend: two kind clusters, the Camunda Helm chart, region loss through
+//! NetworkPolicies (or paused nodes, or deleted clusters), and kube-rs port-forwards, so that the
+//! scenario that runs on the twin runs unchanged on real clusters.
+#![doc = include_str!("../../../docs/kind.md")]
+
+pub mod artifacts;
+pub mod commands;
+pub mod config;
+pub mod error;
+pub mod ops;
+pub mod plan;
+pub mod runner;
+
+pub use config::{KindConfig, LossRealisation, SnapshotStore, Timeouts};
+pub use error::KindError;
+pub use plan::{adapt_plan, command_target, platform_commands, setup_commands, teardown_commands};
+pub use runner::{CommandOutput, CommandRunner, Invocation, RecordingRunner, TokioCommandRunner};

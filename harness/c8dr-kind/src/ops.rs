@@ -1,0 +1,820 @@
+//! Operations: what the backend does for each platform action, as values.
+//!
+//! Every platform action becomes a list of [`Operation`]s built by the functions of this module
+//! from the configuration and the facts known at that moment (node addresses, what a loss
+//! applied). The backend executes the list; `c8dr plan` renders the same list with placeholders
+//! for facts only known at run time. Plan and run therefore cannot disagree.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use c8dr_core::camunda::ReleaseOverrides;
+use c8dr_core::region::RegionId;
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+
+use crate::artifacts::{
+    self, DrillShape, LostAddresses, PROBE_NAME, PROBE_PORT, S3_SECRET, deny_all_policy,
+    fence_policy, fence_policy_name,
+};
+use crate::commands;
+use crate::config::{KindConfig, LossRealisation, SnapshotStore};
+use crate::runner::{Invocation, REDACTED};
+
+/// One step of a platform action.
+#[derive(Debug, Clone)]
+pub enum Operation {
+    /// A kind, helm or docker subprocess.
+    Command(Invocation),
+    /// A Kubernetes API call through kube-rs (rendered as the equivalent `kubectl` line).
+    Kube(KubeOp),
+    /// A check that must pass before the action counts as done.
+    Check(Check),
+    /// The snapshot store container (testcontainers; rendered as the equivalent `docker run`).
+    Container(ContainerOp),
+    /// Operations that only run when the loss proof before them failed: established connections
+    /// survived the NetworkPolicies and must be broken.
+    IfLossNotProved(Vec<Operation>),
+    /// A line for the reader (printed as a comment).
+    Note(String),
+}
+
+/// A Kubernetes API call.
+#[derive(Debug, Clone)]
+pub struct KubeOp {
+    /// Kube context.
+    pub context: String,
+    /// Namespace.
+    pub namespace: String,
+    /// What to do.
+    pub action: KubeAction,
+}
+
+/// The Kubernetes API calls the backend makes.
+#[derive(Debug, Clone)]
+pub enum KubeAction {
+    /// Create the namespace when missing.
+    EnsureNamespace,
+    /// Server-side apply of a NetworkPolicy (also written to `manifest`).
+    ApplyNetworkPolicy {
+        /// The policy.
+        policy: Box<NetworkPolicy>,
+        /// Where its manifest is written.
+        manifest: PathBuf,
+    },
+    /// Delete a NetworkPolicy (absent is fine).
+    DeleteNetworkPolicy {
+        /// Its name.
+        name: String,
+    },
+    /// Create or update the Secret with the S3 credentials read by the Elasticsearch keystore
+    /// init script.
+    ApplyS3Secret,
+    /// Merge-patch the `coredns` ConfigMap's Corefile: c8dr's block replaced by `block`
+    /// (removed when `None`). The patch is also written to `manifest`.
+    PatchCoreDns {
+        /// The server block.
+        block: Option<String>,
+        /// Where the patch is written.
+        manifest: PathBuf,
+    },
+    /// Server-side apply of the probe pod and Service (also written to `manifest`).
+    ApplyProbe {
+        /// Where the manifest is written.
+        manifest: PathBuf,
+    },
+    /// Delete the probe pod and Service.
+    DeleteProbe,
+    /// Delete pods (they are recreated by their controllers): breaks established connections.
+    RestartPods,
+    /// Delete every PersistentVolumeClaim of the namespace.
+    DeletePvcs,
+    /// Wait until the namespace has no pods and no PersistentVolumeClaims left.
+    WaitEmpty {
+        /// Deadline.
+        timeout: Duration,
+    },
+}
+
+/// Checks that prove an action worked.
+#[derive(Debug, Clone)]
+pub enum Check {
+    /// The region's probe pod runs and has an IP.
+    ProbeReady {
+        /// Region.
+        region: RegionId,
+    },
+    /// `from`'s probe reaches `to`'s probe by pod IP.
+    PodIp {
+        /// Probing region.
+        from: RegionId,
+        /// Probed region.
+        to: RegionId,
+    },
+    /// `from`'s probe reaches `to`'s probe by its DNS name.
+    Dns {
+        /// Probing region.
+        from: RegionId,
+        /// Probed region.
+        to: RegionId,
+    },
+    /// The surviving gateway's topology no longer lists any broker of the lost region.
+    LossProved {
+        /// Lost region.
+        lost: RegionId,
+        /// Surviving region whose gateway is asked.
+        via: RegionId,
+        /// Deadline.
+        timeout: Duration,
+    },
+    /// The gateway lists every broker of the cluster.
+    Installed {
+        /// Region whose gateway is asked.
+        via: RegionId,
+        /// Deadline.
+        timeout: Duration,
+    },
+}
+
+/// The snapshot store container.
+#[derive(Debug, Clone)]
+pub enum ContainerOp {
+    /// Start MinIO on the `kind` network and create the bucket.
+    StartMinio {
+        /// Image.
+        image: String,
+        /// Bucket to create.
+        bucket: String,
+    },
+    /// Stop and remove the MinIO container.
+    StopMinio,
+}
+
+/// Name of the MinIO container.
+pub const MINIO_CONTAINER: &str = "c8dr-minio";
+/// MinIO's root user (its password is generated per run and never printed).
+pub const MINIO_USER: &str = "c8dr";
+
+fn kubectl(op: &KubeOp) -> String {
+    format!(
+        "kubectl --context {} -n {}",
+        op.context, op.namespace
+    )
+}
+
+fn shown(path: &std::path::Path) -> String {
+    path.display().to_string()
+}
+
+/// The `curl` the loss and install checks run against a region's gateway, through a port-forward.
+fn topology_lines(config: &KindConfig, via: RegionId) -> String {
+    format!(
+        "kubectl --context {} port-forward services/{} 8080:8080 -n {} & curl -u demo:{REDACTED} -L 'http://localhost:8080/v2/topology'",
+        config.context(via),
+        config.gateway_service(),
+        config.namespace(via)
+    )
+}
+
+/// The command a probe runs (inside its pod) to reach a URL.
+#[must_use]
+pub fn probe_command(url: &str) -> Vec<String> {
+    ["wget", "-q", "-T", "3", "-O", "-", url]
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The URL a probe fetches from a peer's probe, by pod IP.
+#[must_use]
+pub fn probe_ip_url(ip: &str) -> String {
+    format!("http://{ip}:{PROBE_PORT}/")
+}
+
+/// The URL a probe fetches from a peer's probe, by DNS name.
+#[must_use]
+pub fn probe_dns_url(config: &KindConfig, to: RegionId) -> String {
+    format!(
+        "http://{}:{PROBE_PORT}/",
+        artifacts::probe_dns_name(config, to)
+    )
+}
+
+impl Operation {
+    /// The operation as lines an operator could run (kubectl for API calls, docker for the
+    /// container), secrets redacted. Conditional and explanatory lines are comments.
+    #[must_use]
+    pub fn render(&self, config: &KindConfig) -> Vec<String> {
+        match self {
+            Operation::Command(invocation) => vec![invocation.to_string()],
+            Operation::Note(note) => vec![format!("# {note}")],
+            Operation::IfLossNotProved(ops) => {
+                let mut lines = vec![
+                    "# only if the loss is not proved in time (established connections survived the NetworkPolicies):".to_owned(),
+                ];
+                lines.extend(
+                    ops.iter()
+                        .flat_map(|op| op.render(config))
+                        .map(|l| format!("#   {l}")),
+                );
+                lines
+            }
+            Operation::Container(ContainerOp::StartMinio { image, bucket }) => vec![
+                format!(
+                    "docker run -d --name {MINIO_CONTAINER} --network kind -e MINIO_ROOT_USER={MINIO_USER} -e MINIO_ROOT_PASSWORD={REDACTED} {image} server /data  # via testcontainers; ready at \"API:\""
+                ),
+                format!(
+                    "docker exec {MINIO_CONTAINER} sh -c 'mc alias set c8dr http://127.0.0.1:9000 {MINIO_USER} \"$MINIO_ROOT_PASSWORD\" && mc mb --ignore-existing c8dr/{bucket}'"
+                ),
+            ],
+            Operation::Container(ContainerOp::StopMinio) => {
+                vec![format!("docker rm -f {MINIO_CONTAINER}  # via testcontainers")]
+            }
+            Operation::Check(check) => vec![render_check(config, check)],
+            Operation::Kube(op) => vec![render_kube(op)],
+        }
+    }
+}
+
+fn render_kube(op: &KubeOp) -> String {
+    let k = kubectl(op);
+    match &op.action {
+        KubeAction::EnsureNamespace => format!(
+            "kubectl --context {} create namespace {}  # unless it exists",
+            op.context, op.namespace
+        ),
+        KubeAction::ApplyNetworkPolicy { manifest, .. } | KubeAction::ApplyProbe { manifest } => {
+            format!(
+                "{k} apply --server-side --field-manager=c8dr --force-conflicts -f {}",
+                shown(manifest)
+            )
+        }
+        KubeAction::DeleteNetworkPolicy { name } => {
+            format!("{k} delete networkpolicy {name} --ignore-not-found")
+        }
+        KubeAction::ApplyS3Secret => format!(
+            "{k} create secret generic {S3_SECRET} --from-literal=S3_ACCESS_KEY={MINIO_USER} --from-literal=S3_SECRET_KEY={REDACTED}"
+        ),
+        KubeAction::PatchCoreDns { manifest, .. } => format!(
+            "{k} patch configmap coredns --type merge --patch-file {}",
+            shown(manifest)
+        ),
+        KubeAction::DeleteProbe => format!(
+            "{k} delete pod,service {PROBE_NAME} --ignore-not-found --grace-period=0"
+        ),
+        KubeAction::RestartPods => format!("{k} delete pod --all --wait=false"),
+        KubeAction::DeletePvcs => format!("{k} delete pvc --all --wait=false"),
+        KubeAction::WaitEmpty { timeout } => format!(
+            "{k} wait --for=delete pod,pvc --all --timeout={}s",
+            timeout.as_secs()
+        ),
+    }
+}
+
+fn render_check(config: &KindConfig, check: &Check) -> String {
+    match check {
+        Check::ProbeReady { region } => format!(
+            "kubectl --context {} -n {} wait --for=condition=Ready pod/{PROBE_NAME} --timeout={}s",
+            config.context(*region),
+            config.namespace(*region),
+            config.timeouts.reachability.as_secs()
+        ),
+        Check::PodIp { from, to } => format!(
+            "kubectl --context {} -n {} exec {PROBE_NAME} -- {}  # expect {}",
+            config.context(*from),
+            config.namespace(*from),
+            probe_command(&probe_ip_url(&format!(
+                "<pod IP of {PROBE_NAME} in {}>",
+                config.context(*to)
+            )))
+            .join(" "),
+            artifacts::probe_answer(config, *to)
+        ),
+        Check::Dns { from, to } => format!(
+            "kubectl --context {} -n {} exec {PROBE_NAME} -- {}  # expect {}",
+            config.context(*from),
+            config.namespace(*from),
+            probe_command(&probe_dns_url(config, *to)).join(" "),
+            artifacts::probe_answer(config, *to)
+        ),
+        Check::LossProved { lost, via, timeout } => format!(
+            "{}  # until no broker of {lost} is listed (≤ {}s)",
+            topology_lines(config, *via),
+            timeout.as_secs()
+        ),
+        Check::Installed { via, timeout } => format!(
+            "{}  # until every broker is listed (≤ {}s)",
+            topology_lines(config, *via),
+            timeout.as_secs()
+        ),
+    }
+}
+
+/// Render a list of operations.
+#[must_use]
+pub fn render_all(config: &KindConfig, ops: &[Operation]) -> Vec<String> {
+    ops.iter().flat_map(|op| op.render(config)).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Facts known only at run time
+
+/// What the backend has learned about the clusters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Facts {
+    /// Node IP on the `kind` network, indexed by region.
+    pub node_ips: Vec<String>,
+}
+
+impl Facts {
+    /// Placeholders for `c8dr plan`.
+    #[must_use]
+    pub fn placeholders(config: &KindConfig) -> Self {
+        Self {
+            node_ips: config
+                .region_ids()
+                .map(|r| format!("<ip of {}>", config.node_name(r)))
+                .collect(),
+        }
+    }
+
+    /// The node IP of a region.
+    #[must_use]
+    pub fn node_ip(&self, region: RegionId) -> String {
+        self.node_ips
+            .get(region.index())
+            .cloned()
+            .unwrap_or_else(|| format!("<ip of region{}>", region.0))
+    }
+}
+
+/// Something a loss applied, so that healing removes exactly that.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppliedFault {
+    /// A NetworkPolicy.
+    Policy {
+        /// Kube context.
+        context: String,
+        /// Namespace.
+        namespace: String,
+        /// Policy name.
+        name: String,
+    },
+    /// A paused node.
+    PausedNode {
+        /// Node container.
+        node: String,
+    },
+    /// A deleted cluster.
+    DeletedCluster {
+        /// Cluster name.
+        cluster: String,
+    },
+}
+
+/// The faults a list of operations applies, in order.
+#[must_use]
+pub fn faults_applied_by(ops: &[Operation]) -> Vec<AppliedFault> {
+    let mut faults = Vec::new();
+    for op in ops {
+        match op {
+            Operation::Kube(KubeOp {
+                context,
+                namespace,
+                action: KubeAction::ApplyNetworkPolicy { policy, .. },
+            }) => faults.push(AppliedFault::Policy {
+                context: context.clone(),
+                namespace: namespace.clone(),
+                name: policy.metadata.name.clone().unwrap_or_default(),
+            }),
+            Operation::Command(invocation) if invocation.program == "docker" && invocation.verb() == "pause" => {
+                faults.push(AppliedFault::PausedNode {
+                    node: invocation.args.get(1).map(|a| a.value().to_owned()).unwrap_or_default(),
+                });
+            }
+            Operation::Command(invocation)
+                if invocation.program == "kind" && invocation.verb() == "delete" =>
+            {
+                faults.push(AppliedFault::DeletedCluster {
+                    cluster: invocation
+                        .args
+                        .get(3)
+                        .map(|a| a.value().to_owned())
+                        .unwrap_or_default(),
+                });
+            }
+            _ => {}
+        }
+    }
+    faults
+}
+
+// ---------------------------------------------------------------------------------------------
+// Builders
+
+/// `docker inspect` of every node, to learn the addresses used by routes and fence policies.
+#[must_use]
+pub fn discover_ops(config: &KindConfig) -> Vec<Operation> {
+    config
+        .region_ids()
+        .map(|r| Operation::Command(commands::docker_node_ip(&config.node_name(r))))
+        .collect()
+}
+
+/// The line saying what is about to be hit, printed before any fault is applied.
+#[must_use]
+pub fn target_line(config: &KindConfig, region: RegionId, realisation: LossRealisation) -> String {
+    format!(
+        "target: {region} = cluster {} (context {}, node {}), namespace {}; loss realised as {realisation}",
+        config.cluster_name(region),
+        config.context(region),
+        config.node_name(region),
+        config.namespace(region)
+    )
+}
+
+fn policy_manifest(config: &KindConfig, region: RegionId, name: &str) -> PathBuf {
+    config.run_path(format!("manifests/region{}-{name}.yaml", region.0))
+}
+
+/// The fence policy against `lost`, applied in the other region's namespace.
+///
+/// # Errors
+/// Missing network configuration.
+pub fn fence_op(
+    config: &KindConfig,
+    lost: RegionId,
+    facts: &Facts,
+) -> Result<Operation, crate::error::KindError> {
+    let surviving = config.peer_of(lost);
+    let network = config.network(lost)?;
+    let addresses = LostAddresses {
+        node_ips: vec![facts.node_ip(lost)],
+        pod_subnet: network.pod_subnet.clone(),
+        service_subnet: network.service_subnet.clone(),
+    };
+    let name = fence_policy_name(lost);
+    Ok(Operation::Kube(KubeOp {
+        context: config.context(surviving),
+        namespace: config.namespace(surviving),
+        action: KubeAction::ApplyNetworkPolicy {
+            policy: Box::new(fence_policy(&config.namespace(surviving), lost, &addresses)),
+            manifest: policy_manifest(config, surviving, &name),
+        },
+    }))
+}
+
+/// Lose a region: print the target, apply the fault, prove the loss (and break surviving
+/// established connections when the policies alone do not).
+///
+/// # Errors
+/// Missing network configuration.
+pub fn lose_ops(
+    config: &KindConfig,
+    lost: RegionId,
+    realisation: LossRealisation,
+    facts: &Facts,
+) -> Result<Vec<Operation>, crate::error::KindError> {
+    let surviving = config.peer_of(lost);
+    let proof = Operation::Check(Check::LossProved {
+        lost,
+        via: surviving,
+        timeout: config.timeouts.loss_proof,
+    });
+    let mut ops = vec![Operation::Note(target_line(config, lost, realisation))];
+    match realisation {
+        LossRealisation::NetworkPolicy => {
+            ops.push(Operation::Kube(KubeOp {
+                context: config.context(lost),
+                namespace: config.namespace(lost),
+                action: KubeAction::ApplyNetworkPolicy {
+                    policy: Box::new(deny_all_policy(&config.namespace(lost))),
+                    manifest: policy_manifest(config, lost, artifacts::DENY_ALL_POLICY),
+                },
+            }));
+            ops.push(fence_op(config, lost, facts)?);
+            ops.push(proof.clone());
+            ops.push(Operation::IfLossNotProved(vec![
+                Operation::Kube(KubeOp {
+                    context: config.context(lost),
+                    namespace: config.namespace(lost),
+                    action: KubeAction::RestartPods,
+                }),
+                proof,
+            ]));
+        }
+        LossRealisation::NodePause => {
+            ops.push(Operation::Command(commands::docker_pause(
+                &config.node_name(lost),
+            )));
+            ops.push(proof);
+        }
+        LossRealisation::ClusterDelete => {
+            ops.push(Operation::Command(commands::kind_delete(config, lost)));
+            ops.push(proof);
+        }
+    }
+    Ok(ops)
+}
+
+fn undo_faults(faults: &[AppliedFault]) -> Vec<Operation> {
+    faults
+        .iter()
+        .rev()
+        .filter_map(|fault| match fault {
+            AppliedFault::Policy {
+                context,
+                namespace,
+                name,
+            } => Some(Operation::Kube(KubeOp {
+                context: context.clone(),
+                namespace: namespace.clone(),
+                action: KubeAction::DeleteNetworkPolicy { name: name.clone() },
+            })),
+            AppliedFault::PausedNode { node } => {
+                Some(Operation::Command(commands::docker_unpause(node)))
+            }
+            AppliedFault::DeletedCluster { .. } => None,
+        })
+        .collect()
+}
+
+/// Heal a region: remove exactly the faults its loss applied, newest first.
+///
+/// # Errors
+/// [`crate::error::KindError::NotSupported`] after a cluster-delete loss.
+pub fn heal_ops(
+    region: RegionId,
+    faults: &[AppliedFault],
+) -> Result<Vec<Operation>, crate::error::KindError> {
+    if faults
+        .iter()
+        .any(|f| matches!(f, AppliedFault::DeletedCluster { .. }))
+    {
+        return Err(crate::error::KindError::NotSupported {
+            operation: "healRegion",
+            region,
+            realisation: LossRealisation::ClusterDelete,
+            hint: "the cluster and its data are gone; use recreateRegion, or --loss-mode network-policy|node-pause",
+        });
+    }
+    let mut ops = vec![Operation::Note(format!(
+        "heal {region}: remove exactly what its loss applied, newest first"
+    ))];
+    ops.extend(undo_faults(faults));
+    Ok(ops)
+}
+
+/// Create a region's cluster and connect it: kind config, cluster, node discovery, routes both
+/// ways, CoreDNS both ways, the namespace (and the S3 secret when MinIO is the store).
+///
+/// # Errors
+/// Missing network configuration.
+pub fn connect_ops(
+    config: &KindConfig,
+    regions: &[RegionId],
+    facts: &Facts,
+) -> Result<Vec<Operation>, crate::error::KindError> {
+    let mut ops = Vec::new();
+    for &region in regions {
+        ops.push(Operation::Command(commands::kind_create(config, region)));
+    }
+    ops.extend(discover_ops(config));
+    for region in config.region_ids() {
+        let peer = config.peer_of(region);
+        let peer_network = config.network(peer)?;
+        let node = config.node_name(region);
+        let via = facts.node_ip(peer);
+        ops.push(Operation::Command(commands::docker_route(
+            &node,
+            &peer_network.pod_subnet,
+            &via,
+        )));
+        ops.push(Operation::Command(commands::docker_route(
+            &node,
+            &peer_network.service_subnet,
+            &via,
+        )));
+    }
+    for region in config.region_ids() {
+        let peer = config.peer_of(region);
+        let block = artifacts::coredns_block(config, peer, &config.network(peer)?.dns_ip());
+        ops.push(Operation::Kube(KubeOp {
+            context: config.context(region),
+            namespace: "kube-system".to_owned(),
+            action: KubeAction::PatchCoreDns {
+                block: Some(block),
+                manifest: config.run_path(format!("manifests/region{}-coredns-patch.yaml", region.0)),
+            },
+        }));
+    }
+    for &region in regions {
+        ops.push(Operation::Kube(KubeOp {
+            context: config.context(region),
+            namespace: config.namespace(region),
+            action: KubeAction::EnsureNamespace,
+        }));
+    }
+    Ok(ops)
+}
+
+/// The reachability proof: a probe pod in each region, pod IP and DNS both ways, then cleanup.
+#[must_use]
+pub fn probe_ops(config: &KindConfig) -> Vec<Operation> {
+    let mut ops = Vec::new();
+    for region in config.region_ids() {
+        ops.push(Operation::Kube(KubeOp {
+            context: config.context(region),
+            namespace: config.namespace(region),
+            action: KubeAction::ApplyProbe {
+                manifest: config.run_path(format!("manifests/region{}-probe.yaml", region.0)),
+            },
+        }));
+    }
+    for region in config.region_ids() {
+        ops.push(Operation::Check(Check::ProbeReady { region }));
+    }
+    for from in config.region_ids() {
+        let to = config.peer_of(from);
+        ops.push(Operation::Check(Check::PodIp { from, to }));
+        ops.push(Operation::Check(Check::Dns { from, to }));
+    }
+    for region in config.region_ids() {
+        ops.push(Operation::Kube(KubeOp {
+            context: config.context(region),
+            namespace: config.namespace(region),
+            action: KubeAction::DeleteProbe,
+        }));
+    }
+    ops
+}
+
+/// `c8dr clusters up`: both clusters, routes, DNS, namespaces, the probe.
+///
+/// # Errors
+/// Missing network configuration.
+pub fn clusters_up_ops(config: &KindConfig, facts: &Facts) -> Result<Vec<Operation>, crate::error::KindError> {
+    let regions: Vec<RegionId> = config.region_ids().collect();
+    let mut ops = vec![
+        Operation::Command(commands::kind_get_clusters()),
+        Operation::Note("existing c8dr clusters are reused; missing ones are created concurrently".to_owned()),
+    ];
+    ops.extend(connect_ops(config, &regions, facts)?);
+    ops.extend(probe_ops(config));
+    Ok(ops)
+}
+
+/// Image preloading into a region's node (docker pull once, kind load per cluster).
+#[must_use]
+pub fn preload_ops(config: &KindConfig, regions: &[RegionId]) -> Vec<Operation> {
+    let mut ops = Vec::new();
+    for image in &config.preload_images {
+        ops.push(Operation::Command(commands::docker_pull(image)));
+        for &region in regions {
+            ops.push(Operation::Command(commands::kind_load(config, region, image)));
+        }
+    }
+    ops
+}
+
+fn secret_op(config: &KindConfig, region: RegionId) -> Option<Operation> {
+    matches!(config.snapshot_store, SnapshotStore::Minio).then(|| {
+        Operation::Kube(KubeOp {
+            context: config.context(region),
+            namespace: config.namespace(region),
+            action: KubeAction::ApplyS3Secret,
+        })
+    })
+}
+
+/// Starting the backend: images, snapshot store, secrets, chart repository, both installs,
+/// and the wait until the gateway lists every broker.
+#[must_use]
+pub fn install_ops(config: &KindConfig, shape: &DrillShape) -> Vec<Operation> {
+    let regions: Vec<RegionId> = config.region_ids().collect();
+    let mut ops = preload_ops(config, &regions);
+    if let SnapshotStore::Minio = config.snapshot_store {
+        ops.push(Operation::Container(ContainerOp::StartMinio {
+            image: config.minio_image.clone(),
+            bucket: shape.bucket().unwrap_or_else(|| "c8dr-elastic-backup".to_owned()),
+        }));
+    }
+    for &region in &regions {
+        ops.extend(secret_op(config, region));
+    }
+    ops.push(Operation::Command(commands::helm_repo_add(config)));
+    ops.push(Operation::Command(commands::helm_repo_update(config)));
+    ops.push(Operation::Note(
+        "both regions are installed concurrently: brokers only become ready once both regions run".to_owned(),
+    ));
+    for &region in &regions {
+        ops.push(Operation::Command(commands::helm_upgrade_install(
+            config,
+            region,
+            &ReleaseOverrides::default(),
+        )));
+    }
+    ops.push(Operation::Check(Check::Installed {
+        via: RegionId(0),
+        timeout: config.timeouts.install,
+    }));
+    ops
+}
+
+/// Recreate a region empty: make it reachable without letting its old brokers rejoin, uninstall
+/// the release, delete its volumes, wait until nothing is left, then remove every fault. After a
+/// cluster-delete loss the cluster itself is recreated and reconnected.
+///
+/// # Errors
+/// Missing network configuration.
+pub fn recreate_ops(
+    config: &KindConfig,
+    region: RegionId,
+    faults: &[AppliedFault],
+    facts: &Facts,
+) -> Result<Vec<Operation>, crate::error::KindError> {
+    let mut ops = vec![Operation::Note(format!(
+        "recreate {region} empty: cluster {}, namespace {}",
+        config.cluster_name(region),
+        config.namespace(region)
+    ))];
+    if faults
+        .iter()
+        .any(|f| matches!(f, AppliedFault::DeletedCluster { .. }))
+    {
+        ops.extend(connect_ops(config, &[region], facts)?);
+        ops.extend(preload_ops(config, &[region]));
+        ops.extend(secret_op(config, region));
+        ops.extend(probe_ops(config));
+        return Ok(ops);
+    }
+    let paused = faults
+        .iter()
+        .any(|f| matches!(f, AppliedFault::PausedNode { .. }));
+    let mut extra_faults = Vec::new();
+    if paused {
+        // The paused brokers would rejoin with their old state the moment they thaw: fence them
+        // off from the surviving region first.
+        let fence = fence_op(config, region, facts)?;
+        extra_faults.extend(faults_applied_by(std::slice::from_ref(&fence)));
+        ops.push(fence);
+        ops.push(Operation::Command(commands::docker_unpause(
+            &config.node_name(region),
+        )));
+    }
+    ops.push(Operation::Command(commands::helm_uninstall(config, region)));
+    let in_region = |action| {
+        Operation::Kube(KubeOp {
+            context: config.context(region),
+            namespace: config.namespace(region),
+            action,
+        })
+    };
+    ops.push(in_region(KubeAction::DeletePvcs));
+    ops.push(in_region(KubeAction::WaitEmpty {
+        timeout: config.timeouts.recreate,
+    }));
+    let remaining: Vec<AppliedFault> = faults
+        .iter()
+        .filter(|f| !matches!(f, AppliedFault::PausedNode { .. }))
+        .cloned()
+        .chain(extra_faults)
+        .collect();
+    ops.extend(undo_faults(&remaining));
+    Ok(ops)
+}
+
+/// Deploy a region's release with a step's overrides.
+#[must_use]
+pub fn deploy_ops(config: &KindConfig, region: RegionId, overrides: &ReleaseOverrides) -> Vec<Operation> {
+    let mut ops = Vec::new();
+    if !overrides.env.is_empty() {
+        let mut note = format!(
+            "{} = the region's orchestration.env plus",
+            commands::env_overrides_path(config, region).display()
+        );
+        for (key, value) in &overrides.env {
+            let _ = write!(note, " {key}={value}");
+        }
+        ops.push(Operation::Note(note));
+    }
+    ops.push(Operation::Command(commands::helm_upgrade_install(
+        config, region, overrides,
+    )));
+    ops
+}
+
+/// `c8dr clusters down`: stop the snapshot store and delete both clusters.
+#[must_use]
+pub fn clusters_down_ops(config: &KindConfig) -> Vec<Operation> {
+    let mut ops = Vec::new();
+    if let SnapshotStore::Minio = config.snapshot_store {
+        ops.push(Operation::Container(ContainerOp::StopMinio));
+    }
+    ops.extend(
+        config
+            .region_ids()
+            .map(|r| Operation::Command(commands::kind_delete(config, r))),
+    );
+    ops
+}
