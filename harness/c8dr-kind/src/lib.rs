@@ -7,11 +7,17 @@ pub mod artifacts;
 pub mod commands;
 pub mod config;
 pub mod error;
+pub mod kube;
 pub mod ops;
 pub mod plan;
+pub mod portforward;
 pub mod runner;
+pub mod snapshot;
 
 pub use config::{KindConfig, LossRealisation, SnapshotStore, Timeouts};
 pub use error::KindError;
-pub use plan::{adapt_plan, command_target, platform_commands, setup_commands, teardown_commands};
+pub use plan::{
+    adapt_plan, command_target, drill_commands, platform_commands, setup_commands,
+    teardown_commands,
+};
 pub use runner::{CommandOutput, CommandRunner, Invocation, RecordingRunner, TokioCommandRunner};

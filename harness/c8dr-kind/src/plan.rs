@@ -185,3 +185,43 @@ pub fn adapt_plan(config: &KindConfig, plan: &mut Plan) -> Vec<String> {
     }
     notes
 }
+
+/// The complete listing of a drill on kind: setup, then every step with the commands of its
+/// action (platform actions from the backend's builders, API actions through port-forwards as
+/// `c8dr_core::render` writes them), then teardown.
+#[must_use]
+pub fn drill_commands(config: &KindConfig, plan: &Plan) -> Vec<String> {
+    let target = command_target(config);
+    let mut lines = vec![format!(
+        "# {} (Camunda {}) on kind, chart {} {}: lost {}, surviving {}",
+        plan.name,
+        plan.camunda_version,
+        config.chart,
+        config.chart_version,
+        plan.lost_region,
+        plan.surviving_region
+    )];
+    let mut adapted = plan.clone();
+    for note in adapt_plan(config, &mut adapted) {
+        lines.push(format!("# {note}"));
+    }
+    lines.push("## setup (c8dr clusters up, then the backend's start)".to_owned());
+    lines.extend(setup_commands_for(config, &DrillShape::of(&adapted)));
+    for (stage, step) in adapted.steps() {
+        let Some(action) = &step.action else { continue };
+        lines.push(format!(
+            "## {} {} / {}: {}",
+            step.id,
+            stage.name,
+            step.name,
+            action.summary()
+        ));
+        match platform_commands(config, &adapted, action) {
+            Some(platform) => lines.extend(platform),
+            None => lines.extend(c8dr_core::render::action_commands(&adapted, action, &target)),
+        }
+    }
+    lines.push("## teardown (c8dr clusters down)".to_owned());
+    lines.extend(teardown_commands(config));
+    lines
+}
