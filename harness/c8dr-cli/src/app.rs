@@ -42,6 +42,10 @@ enum Command {
     /// Print every step of a drill with the commands an operator would run; runs nothing.
     #[command(after_help = exit_code::TABLE)]
     Plan(PlanArgs),
+    /// Run mutants of the procedure (steps dropped, swapped, aimed at the wrong region, settings
+    /// forgotten, the page's known wrong variants) against the twin and show which the drill catches.
+    #[command(after_help = MUTATE_EXIT_CODES)]
+    Mutate(MutateArgs),
     /// Check scenario files; runs nothing.
     #[command(after_help = exit_code::TABLE)]
     Validate(ValidateArgs),
@@ -90,6 +94,11 @@ pub(crate) struct RunArgs {
     #[arg(long)]
     pub(crate) virtual_time: bool,
 
+    /// Seed of the twin's randomness (latency jitter): with `--virtual-time`, the same seed
+    /// replays the same run.
+    #[arg(long, value_name = "N", default_value_t = 0, env = "C8DR_SEED")]
+    pub(crate) seed: u64,
+
     /// Poll interval for expectations in cluster time (overrides the scenario), e.g. `500ms`.
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub(crate) poll_interval: Option<std::time::Duration>,
@@ -120,6 +129,32 @@ pub(crate) struct PlanArgs {
     #[arg(long)]
     pub(crate) json: bool,
 }
+
+/// `c8dr mutate`.
+#[derive(Debug, Args)]
+pub(crate) struct MutateArgs {
+    #[command(flatten)]
+    pub(crate) scenario: ScenarioArgs,
+
+    /// Directory for mutants.json and mutants.md; default `c8dr-reports/<scenario>-lost<region>-mutants`.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) report_dir: Option<PathBuf>,
+
+    /// How many mutants run at once (each on its own twin).
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub(crate) jobs: usize,
+
+    /// Seed of the twins' randomness: the same seed gives the same verdicts.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub(crate) seed: u64,
+}
+
+const MUTATE_EXIT_CODES: &str = "\
+Exit codes:
+  0    every mutant was caught or is explained as harmless by the scenario
+  1    a mutant survived unexplained (a gap in the checks), or the unmutated drill fails
+  2    invalid input
+  3    infrastructure error (a twin could not start or a mutant could not be judged)";
 
 /// Backends `c8dr plan` can print commands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -200,6 +235,7 @@ pub(crate) fn main_impl() -> ExitCode {
             Command::Run(args) => commands::run::run(args).await,
             Command::Plan(args) => commands::plan::plan(&args),
             Command::Validate(args) => commands::validate::validate(&args),
+            Command::Mutate(args) => commands::mutate::mutate(args).await,
             Command::Twin(TwinCommand::Serve(args)) => commands::twin::serve(args).await,
         }
     });

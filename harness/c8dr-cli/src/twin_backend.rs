@@ -69,7 +69,7 @@ fn url(address: std::net::SocketAddr) -> Url {
 
 impl EmbeddedTwin {
     /// Start a twin shaped like the plan's cluster.
-    pub(crate) async fn start(plan: &Plan, time: TwinTime) -> Result<Self, CliError> {
+    pub(crate) async fn start(plan: &Plan, time: TwinTime, seed: u64) -> Result<Self, CliError> {
         let time_scale = match time {
             TwinTime::Scaled(scale) if scale.is_finite() && scale > 0.0 => scale,
             TwinTime::Scaled(scale) => {
@@ -86,7 +86,8 @@ impl EmbeddedTwin {
                 plan.layout.partition_count,
                 plan.layout.replication_factor,
             )
-            .with_time_scale(time_scale);
+            .with_time_scale(time_scale)
+            .with_seed(seed);
         let (username, password) = (config.username.clone(), config.password.clone());
         let (twin, clock): (Twin, Arc<dyn Clock>) = match time {
             TwinTime::Scaled(_) => (
@@ -141,6 +142,7 @@ impl EmbeddedTwin {
             "busySimMillis": stats.busy_sim_millis,
             "requests": stats.requests,
             "timeScale": self.info.time_scale,
+            "seed": self.running.config().seed,
         })
     }
 

@@ -43,6 +43,7 @@ pub mod engine;
 pub mod error;
 pub mod event;
 pub mod exit_code;
+pub mod mutate;
 pub mod plan;
 pub mod region;
 pub mod render;

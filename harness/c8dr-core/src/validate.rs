@@ -597,6 +597,7 @@ impl Validator<'_> {
             description: spec.description.clone(),
             timeout,
             hold_for,
+            harmless_mutants: spec.harmless_mutants.clone().unwrap_or_default(),
             action,
             expectations,
             line: u32::try_from(spec.name.referenced.line()).unwrap_or(u32::MAX),

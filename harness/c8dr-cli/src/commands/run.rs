@@ -26,7 +26,7 @@ pub(crate) async fn run(args: RunArgs) -> Result<i32, CliError> {
     } else {
         TwinTime::Scaled(args.time_scale)
     };
-    let twin = EmbeddedTwin::start(&plan, time).await?;
+    let twin = EmbeddedTwin::start(&plan, time, args.seed).await?;
     let progress = Progress::new();
     let options = EngineOptions {
         poll_interval: args.poll_interval,

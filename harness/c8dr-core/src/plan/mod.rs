@@ -114,6 +114,8 @@ pub struct Step {
     /// Deadline for the action and all expectations, in cluster time.
     #[serde(with = "crate::serde_millis")]
     pub timeout: Duration,
+    /// Why some mutants of this step are harmless.
+    pub harmless_mutants: crate::spec::HarmlessMutantsSpec,
     /// How long the expectations must keep holding, in cluster time.
     #[serde(with = "crate::serde_millis::option")]
     pub hold_for: Option<Duration>,

@@ -14,8 +14,9 @@ pub use action::{ActionSpec, CreateInstancesSpec, Require};
 pub use expect::{ExpectSpec, InstancesVisibility, LeadersSpec};
 pub use refs::{BrokerSetSpec, ExporterRefSpec, RegionRefSpec};
 pub use scenario::{
-    BackupSpec, CamundaSpec, DefaultsSpec, FsRepositorySpec, Metadata, ObjectivesSpec, Phase,
-    S3RepositorySpec, ScenarioFile, ScenarioSpec, StageSpec, StepSpec, WorkloadSpec,
+    BackupSpec, CamundaSpec, DefaultsSpec, FsRepositorySpec, HarmlessMutantsSpec, Metadata,
+    ObjectivesSpec, Phase, S3RepositorySpec, ScenarioFile, ScenarioSpec, StageSpec, StepSpec,
+    WorkloadSpec,
 };
 pub use serde_saphyr::{Location, Spanned};
 

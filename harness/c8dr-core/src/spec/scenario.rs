@@ -209,10 +209,29 @@ pub struct StepSpec {
     /// "stays stale" or "stays degraded" checks that a single lucky observation must not satisfy.
     #[serde(default)]
     pub hold_for: Option<Spanned<String>>,
+    /// Mutants of this step that `c8dr mutate` may see survive, each with the reason it is
+    /// harmless. A surviving mutant without a reason is a gap in the drill's checks.
+    #[serde(default)]
+    pub harmless_mutants: Option<HarmlessMutantsSpec>,
     /// What to do.
     #[serde(default)]
     pub action: Option<Spanned<ActionSpec>>,
     /// What must then hold.
     #[serde(default)]
     pub expect: Vec<Spanned<ExpectSpec>>,
+}
+
+/// Why a mutant of a step is harmless (`harmlessMutants` of a step).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HarmlessMutantsSpec {
+    /// Dropping the step loses nothing, because ...
+    #[serde(default)]
+    pub drop: Option<String>,
+    /// Running the step after the next one instead of before loses nothing, because ...
+    #[serde(default)]
+    pub swap_with_next: Option<String>,
+    /// Aiming the step at the other region loses nothing, because ...
+    #[serde(default)]
+    pub wrong_region: Option<String>,
 }
