@@ -77,6 +77,24 @@ impl Binding {
         }
     }
 
+    /// Where a twin started with this binding listens, for clients of a twin running elsewhere
+    /// (`c8dr run --backend twin-serve`). Ports of [`Binding::Ephemeral`] are only known once the
+    /// twin runs: use [`crate::RunningTwin::endpoints`] for those.
+    #[must_use]
+    pub fn endpoints(&self, regions: u8) -> crate::TwinEndpoints {
+        crate::TwinEndpoints {
+            regions: (0..regions)
+                .map(|r| crate::RegionEndpoints {
+                    region: r,
+                    rest: self.region_addr(r, Surface::Rest),
+                    management: self.region_addr(r, Surface::Management),
+                    elasticsearch: self.region_addr(r, Surface::Elasticsearch),
+                })
+                .collect(),
+            control: self.control_addr(),
+        }
+    }
+
     /// The address of the control API.
     pub(crate) fn control_addr(&self) -> SocketAddr {
         match self {
