@@ -7,6 +7,7 @@ pub mod artifacts;
 pub mod commands;
 pub mod config;
 pub mod error;
+pub mod exec;
 pub mod kube;
 pub mod ops;
 pub mod plan;

@@ -14,8 +14,8 @@ use c8dr_core::region::RegionId;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 
 use crate::artifacts::{
-    self, DrillShape, LostAddresses, PROBE_NAME, PROBE_PORT, S3_SECRET, deny_all_policy,
-    fence_policy, fence_policy_name,
+    self, DrillShape, LostAddresses, PROBE_NAME, PROBE_PORT, S3_SECRET, SnapshotEndpoint,
+    deny_all_policy, fence_policy, fence_policy_name,
 };
 use crate::commands;
 use crate::config::{KindConfig, LossRealisation, SnapshotStore};
@@ -37,6 +37,26 @@ pub enum Operation {
     IfLossNotProved(Vec<Operation>),
     /// A line for the reader (printed as a comment).
     Note(String),
+    /// Learn every node's address on the `kind` network (`docker inspect`); later operations
+    /// use what it finds.
+    Discover,
+    /// Routes on `region`'s node to `peer`'s pod and service subnets via `peer`'s node address
+    /// (known after [`Operation::Discover`]).
+    Routes {
+        /// Region whose node gets the routes.
+        region: RegionId,
+        /// Region routed to.
+        peer: RegionId,
+    },
+    /// Write a generated file into the run directory.
+    WriteFile {
+        /// Where.
+        path: PathBuf,
+        /// What it holds (for the printed line).
+        what: String,
+        /// Content.
+        content: String,
+    },
 }
 
 /// A Kubernetes API call.
@@ -59,6 +79,14 @@ pub enum KubeAction {
     ApplyNetworkPolicy {
         /// The policy.
         policy: Box<NetworkPolicy>,
+        /// Where its manifest is written.
+        manifest: PathBuf,
+    },
+    /// Server-side apply of the fence policy against `lost`, built from the node addresses
+    /// known when it runs (also written to `manifest`).
+    ApplyFence {
+        /// The lost region.
+        lost: RegionId,
         /// Where its manifest is written.
         manifest: PathBuf,
     },
@@ -204,17 +232,28 @@ impl Operation {
     /// The operation as lines an operator could run (kubectl for API calls, docker for the
     /// container), secrets redacted. Conditional and explanatory lines are comments.
     #[must_use]
-    pub fn render(&self, config: &KindConfig) -> Vec<String> {
+    pub fn render(&self, config: &KindConfig, facts: &Facts) -> Vec<String> {
         match self {
             Operation::Command(invocation) => vec![invocation.to_string()],
             Operation::Note(note) => vec![format!("# {note}")],
+            Operation::Discover => discover_invocations(config)
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            Operation::Routes { region, peer } => route_invocations(config, *region, *peer, facts)
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            Operation::WriteFile { path, what, .. } => {
+                vec![format!("# write {} ({what})", path.display())]
+            }
             Operation::IfLossNotProved(ops) => {
                 let mut lines = vec![
                     "# only if the loss is not proved in time (established connections survived the NetworkPolicies):".to_owned(),
                 ];
                 lines.extend(
                     ops.iter()
-                        .flat_map(|op| op.render(config))
+                        .flat_map(|op| op.render(config, facts))
                         .map(|l| format!("#   {l}")),
                 );
                 lines
@@ -243,7 +282,9 @@ fn render_kube(op: &KubeOp) -> String {
             "kubectl --context {} create namespace {}  # unless it exists",
             op.context, op.namespace
         ),
-        KubeAction::ApplyNetworkPolicy { manifest, .. } | KubeAction::ApplyProbe { manifest } => {
+        KubeAction::ApplyNetworkPolicy { manifest, .. }
+        | KubeAction::ApplyFence { manifest, .. }
+        | KubeAction::ApplyProbe { manifest } => {
             format!(
                 "{k} apply --server-side --field-manager=c8dr --force-conflicts -f {}",
                 shown(manifest)
@@ -312,8 +353,33 @@ fn render_check(config: &KindConfig, check: &Check) -> String {
 
 /// Render a list of operations.
 #[must_use]
-pub fn render_all(config: &KindConfig, ops: &[Operation]) -> Vec<String> {
-    ops.iter().flat_map(|op| op.render(config)).collect()
+pub fn render_all(config: &KindConfig, facts: &Facts, ops: &[Operation]) -> Vec<String> {
+    ops.iter().flat_map(|op| op.render(config, facts)).collect()
+}
+
+/// `docker inspect` of every node.
+#[must_use]
+pub fn discover_invocations(config: &KindConfig) -> Vec<Invocation> {
+    config
+        .region_ids()
+        .map(|r| commands::docker_node_ip(&config.node_name(r)))
+        .collect()
+}
+
+/// The two routes on `region`'s node towards `peer`.
+#[must_use]
+pub fn route_invocations(config: &KindConfig, region: RegionId, peer: RegionId, facts: &Facts) -> Vec<Invocation> {
+    let node = config.node_name(region);
+    let via = facts.node_ip(peer);
+    config
+        .network(peer)
+        .map(|network| {
+            vec![
+                commands::docker_route(&node, &network.pod_subnet, &via),
+                commands::docker_route(&node, &network.service_subnet, &via),
+            ]
+        })
+        .unwrap_or_default()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -387,6 +453,15 @@ pub fn faults_applied_by(ops: &[Operation]) -> Vec<AppliedFault> {
                 namespace: namespace.clone(),
                 name: policy.metadata.name.clone().unwrap_or_default(),
             }),
+            Operation::Kube(KubeOp {
+                context,
+                namespace,
+                action: KubeAction::ApplyFence { lost, .. },
+            }) => faults.push(AppliedFault::Policy {
+                context: context.clone(),
+                namespace: namespace.clone(),
+                name: fence_policy_name(*lost),
+            }),
             Operation::Command(invocation) if invocation.program == "docker" && invocation.verb() == "pause" => {
                 faults.push(AppliedFault::PausedNode {
                     node: invocation.args.get(1).map(|a| a.value().to_owned()).unwrap_or_default(),
@@ -412,15 +487,6 @@ pub fn faults_applied_by(ops: &[Operation]) -> Vec<AppliedFault> {
 // ---------------------------------------------------------------------------------------------
 // Builders
 
-/// `docker inspect` of every node, to learn the addresses used by routes and fence policies.
-#[must_use]
-pub fn discover_ops(config: &KindConfig) -> Vec<Operation> {
-    config
-        .region_ids()
-        .map(|r| Operation::Command(commands::docker_node_ip(&config.node_name(r))))
-        .collect()
-}
-
 /// The line saying what is about to be hit, printed before any fault is applied.
 #[must_use]
 pub fn target_line(config: &KindConfig, region: RegionId, realisation: LossRealisation) -> String {
@@ -438,14 +504,24 @@ fn policy_manifest(config: &KindConfig, region: RegionId, name: &str) -> PathBuf
 }
 
 /// The fence policy against `lost`, applied in the other region's namespace.
+#[must_use]
+pub fn fence_op(config: &KindConfig, lost: RegionId) -> Operation {
+    let surviving = config.peer_of(lost);
+    Operation::Kube(KubeOp {
+        context: config.context(surviving),
+        namespace: config.namespace(surviving),
+        action: KubeAction::ApplyFence {
+            lost,
+            manifest: policy_manifest(config, surviving, &fence_policy_name(lost)),
+        },
+    })
+}
+
+/// The fence policy against `lost` for the facts known now.
 ///
 /// # Errors
 /// Missing network configuration.
-pub fn fence_op(
-    config: &KindConfig,
-    lost: RegionId,
-    facts: &Facts,
-) -> Result<Operation, crate::error::KindError> {
+pub fn fence_policy_for(config: &KindConfig, lost: RegionId, facts: &Facts) -> Result<NetworkPolicy, crate::error::KindError> {
     let surviving = config.peer_of(lost);
     let network = config.network(lost)?;
     let addresses = LostAddresses {
@@ -453,35 +529,23 @@ pub fn fence_op(
         pod_subnet: network.pod_subnet.clone(),
         service_subnet: network.service_subnet.clone(),
     };
-    let name = fence_policy_name(lost);
-    Ok(Operation::Kube(KubeOp {
-        context: config.context(surviving),
-        namespace: config.namespace(surviving),
-        action: KubeAction::ApplyNetworkPolicy {
-            policy: Box::new(fence_policy(&config.namespace(surviving), lost, &addresses)),
-            manifest: policy_manifest(config, surviving, &name),
-        },
-    }))
+    Ok(fence_policy(&config.namespace(surviving), lost, &addresses))
 }
 
-/// Lose a region: print the target, apply the fault, prove the loss (and break surviving
-/// established connections when the policies alone do not).
-///
-/// # Errors
-/// Missing network configuration.
-pub fn lose_ops(
-    config: &KindConfig,
-    lost: RegionId,
-    realisation: LossRealisation,
-    facts: &Facts,
-) -> Result<Vec<Operation>, crate::error::KindError> {
+/// Lose a region: learn the node addresses, print the target, apply the fault, prove the loss
+/// (and break surviving established connections when the policies alone do not).
+#[must_use]
+pub fn lose_ops(config: &KindConfig, lost: RegionId, realisation: LossRealisation) -> Vec<Operation> {
     let surviving = config.peer_of(lost);
     let proof = Operation::Check(Check::LossProved {
         lost,
         via: surviving,
         timeout: config.timeouts.loss_proof,
     });
-    let mut ops = vec![Operation::Note(target_line(config, lost, realisation))];
+    let mut ops = vec![
+        Operation::Note(target_line(config, lost, realisation)),
+        Operation::Discover,
+    ];
     match realisation {
         LossRealisation::NetworkPolicy => {
             ops.push(Operation::Kube(KubeOp {
@@ -492,7 +556,7 @@ pub fn lose_ops(
                     manifest: policy_manifest(config, lost, artifacts::DENY_ALL_POLICY),
                 },
             }));
-            ops.push(fence_op(config, lost, facts)?);
+            ops.push(fence_op(config, lost));
             ops.push(proof.clone());
             ops.push(Operation::IfLossNotProved(vec![
                 Operation::Kube(KubeOp {
@@ -504,9 +568,7 @@ pub fn lose_ops(
             ]));
         }
         LossRealisation::NodePause => {
-            ops.push(Operation::Command(commands::docker_pause(
-                &config.node_name(lost),
-            )));
+            ops.push(Operation::Command(commands::docker_pause(&config.node_name(lost))));
             ops.push(proof);
         }
         LossRealisation::ClusterDelete => {
@@ -514,7 +576,7 @@ pub fn lose_ops(
             ops.push(proof);
         }
     }
-    Ok(ops)
+    ops
 }
 
 fn undo_faults(faults: &[AppliedFault]) -> Vec<Operation> {
@@ -531,9 +593,7 @@ fn undo_faults(faults: &[AppliedFault]) -> Vec<Operation> {
                 namespace: namespace.clone(),
                 action: KubeAction::DeleteNetworkPolicy { name: name.clone() },
             })),
-            AppliedFault::PausedNode { node } => {
-                Some(Operation::Command(commands::docker_unpause(node)))
-            }
+            AppliedFault::PausedNode { node } => Some(Operation::Command(commands::docker_unpause(node))),
             AppliedFault::DeletedCluster { .. } => None,
         })
         .collect()
@@ -543,14 +603,8 @@ fn undo_faults(faults: &[AppliedFault]) -> Vec<Operation> {
 ///
 /// # Errors
 /// [`crate::error::KindError::NotSupported`] after a cluster-delete loss.
-pub fn heal_ops(
-    region: RegionId,
-    faults: &[AppliedFault],
-) -> Result<Vec<Operation>, crate::error::KindError> {
-    if faults
-        .iter()
-        .any(|f| matches!(f, AppliedFault::DeletedCluster { .. }))
-    {
+pub fn heal_ops(region: RegionId, faults: &[AppliedFault]) -> Result<Vec<Operation>, crate::error::KindError> {
+    if faults.iter().any(|f| matches!(f, AppliedFault::DeletedCluster { .. })) {
         return Err(crate::error::KindError::NotSupported {
             operation: "healRegion",
             region,
@@ -565,36 +619,37 @@ pub fn heal_ops(
     Ok(ops)
 }
 
-/// Create a region's cluster and connect it: kind config, cluster, node discovery, routes both
-/// ways, CoreDNS both ways, the namespace (and the S3 secret when MinIO is the store).
+/// Write the kind configs of `regions` and create their clusters.
 ///
 /// # Errors
 /// Missing network configuration.
-pub fn connect_ops(
-    config: &KindConfig,
-    regions: &[RegionId],
-    facts: &Facts,
-) -> Result<Vec<Operation>, crate::error::KindError> {
+pub fn create_ops(config: &KindConfig, regions: &[RegionId]) -> Result<Vec<Operation>, crate::error::KindError> {
     let mut ops = Vec::new();
+    for &region in regions {
+        ops.push(Operation::WriteFile {
+            path: commands::kind_config_path(config, region),
+            what: format!("kind config of {}", config.cluster_name(region)),
+            content: artifacts::kind_config(config, region)?,
+        });
+    }
     for &region in regions {
         ops.push(Operation::Command(commands::kind_create(config, region)));
     }
-    ops.extend(discover_ops(config));
+    Ok(ops)
+}
+
+/// Connect the clusters: node discovery, routes both ways, CoreDNS forward blocks both ways,
+/// and the namespaces of `regions`.
+///
+/// # Errors
+/// Missing network configuration.
+pub fn connect_ops(config: &KindConfig, regions: &[RegionId]) -> Result<Vec<Operation>, crate::error::KindError> {
+    let mut ops = vec![Operation::Discover];
     for region in config.region_ids() {
-        let peer = config.peer_of(region);
-        let peer_network = config.network(peer)?;
-        let node = config.node_name(region);
-        let via = facts.node_ip(peer);
-        ops.push(Operation::Command(commands::docker_route(
-            &node,
-            &peer_network.pod_subnet,
-            &via,
-        )));
-        ops.push(Operation::Command(commands::docker_route(
-            &node,
-            &peer_network.service_subnet,
-            &via,
-        )));
+        ops.push(Operation::Routes {
+            region,
+            peer: config.peer_of(region),
+        });
     }
     for region in config.region_ids() {
         let peer = config.peer_of(region);
@@ -649,22 +704,21 @@ pub fn probe_ops(config: &KindConfig) -> Vec<Operation> {
     ops
 }
 
-/// `c8dr clusters up`: both clusters, routes, DNS, namespaces, the probe.
+/// `c8dr clusters up` for the regions whose clusters are missing: create them (concurrently at
+/// run time), connect both, prove reachability.
 ///
 /// # Errors
 /// Missing network configuration.
-pub fn clusters_up_ops(config: &KindConfig, facts: &Facts) -> Result<Vec<Operation>, crate::error::KindError> {
+pub fn clusters_up_ops(config: &KindConfig, missing: &[RegionId]) -> Result<Vec<Operation>, crate::error::KindError> {
     let regions: Vec<RegionId> = config.region_ids().collect();
-    let mut ops = vec![
-        Operation::Command(commands::kind_get_clusters()),
-        Operation::Note("existing c8dr clusters are reused; missing ones are created concurrently".to_owned()),
-    ];
-    ops.extend(connect_ops(config, &regions, facts)?);
+    let mut ops = vec![Operation::Command(commands::kind_get_clusters())];
+    ops.extend(create_ops(config, missing)?);
+    ops.extend(connect_ops(config, &regions)?);
     ops.extend(probe_ops(config));
     Ok(ops)
 }
 
-/// Image preloading into a region's node (docker pull once, kind load per cluster).
+/// Image preloading into regions' nodes (docker pull once, kind load per cluster).
 #[must_use]
 pub fn preload_ops(config: &KindConfig, regions: &[RegionId]) -> Vec<Operation> {
     let mut ops = Vec::new();
@@ -687,18 +741,53 @@ fn secret_op(config: &KindConfig, region: RegionId) -> Option<Operation> {
     })
 }
 
-/// Starting the backend: images, snapshot store, secrets, chart repository, both installs,
-/// and the wait until the gateway lists every broker.
+/// Starting the snapshot store (MinIO) when configured.
 #[must_use]
-pub fn install_ops(config: &KindConfig, shape: &DrillShape) -> Vec<Operation> {
-    let regions: Vec<RegionId> = config.region_ids().collect();
-    let mut ops = preload_ops(config, &regions);
-    if let SnapshotStore::Minio = config.snapshot_store {
-        ops.push(Operation::Container(ContainerOp::StartMinio {
+pub fn store_ops(config: &KindConfig, shape: &DrillShape) -> Vec<Operation> {
+    match config.snapshot_store {
+        SnapshotStore::Minio => vec![Operation::Container(ContainerOp::StartMinio {
             image: config.minio_image.clone(),
             bucket: shape.bucket().unwrap_or_else(|| "c8dr-elastic-backup".to_owned()),
-        }));
+        })],
+        SnapshotStore::SharedDirectory(_) => Vec::new(),
     }
+}
+
+/// The values files: the base (unless the user named one) and each region's generated file.
+///
+/// # Errors
+/// The base values cannot be parsed.
+pub fn values_ops(
+    config: &KindConfig,
+    shape: &DrillShape,
+    base_values: &str,
+    snapshot: &SnapshotEndpoint,
+) -> Result<Vec<Operation>, crate::error::KindError> {
+    let mut ops = Vec::new();
+    if config.base_values.is_none() {
+        ops.push(Operation::WriteFile {
+            path: commands::base_values_path(config),
+            what: "built-in base values for chart 13.x".to_owned(),
+            content: base_values.to_owned(),
+        });
+    }
+    for region in config.region_ids() {
+        let values = artifacts::region_values(config, shape, region, base_values, snapshot)?;
+        ops.push(Operation::WriteFile {
+            path: commands::region_values_path(config, region),
+            what: format!("values of {region}"),
+            content: artifacts::values_yaml(&format!("{region} values for chart {}", config.chart_version), &values)?,
+        });
+    }
+    Ok(ops)
+}
+
+/// Installing: images, secrets, chart repository, both installs concurrently, and the wait until
+/// the gateway lists every broker. Runs after [`store_ops`] and [`values_ops`].
+#[must_use]
+pub fn install_ops(config: &KindConfig) -> Vec<Operation> {
+    let regions: Vec<RegionId> = config.region_ids().collect();
+    let mut ops = preload_ops(config, &regions);
     for &region in &regions {
         ops.extend(secret_op(config, region));
     }
@@ -727,40 +816,30 @@ pub fn install_ops(config: &KindConfig, shape: &DrillShape) -> Vec<Operation> {
 ///
 /// # Errors
 /// Missing network configuration.
-pub fn recreate_ops(
-    config: &KindConfig,
-    region: RegionId,
-    faults: &[AppliedFault],
-    facts: &Facts,
-) -> Result<Vec<Operation>, crate::error::KindError> {
+pub fn recreate_ops(config: &KindConfig, region: RegionId, faults: &[AppliedFault]) -> Result<Vec<Operation>, crate::error::KindError> {
     let mut ops = vec![Operation::Note(format!(
         "recreate {region} empty: cluster {}, namespace {}",
         config.cluster_name(region),
         config.namespace(region)
     ))];
-    if faults
-        .iter()
-        .any(|f| matches!(f, AppliedFault::DeletedCluster { .. }))
-    {
-        ops.extend(connect_ops(config, &[region], facts)?);
+    if faults.iter().any(|f| matches!(f, AppliedFault::DeletedCluster { .. })) {
+        ops.extend(create_ops(config, &[region])?);
+        ops.extend(connect_ops(config, &[region])?);
         ops.extend(preload_ops(config, &[region]));
         ops.extend(secret_op(config, region));
         ops.extend(probe_ops(config));
         return Ok(ops);
     }
-    let paused = faults
-        .iter()
-        .any(|f| matches!(f, AppliedFault::PausedNode { .. }));
+    let paused = faults.iter().any(|f| matches!(f, AppliedFault::PausedNode { .. }));
     let mut extra_faults = Vec::new();
     if paused {
         // The paused brokers would rejoin with their old state the moment they thaw: fence them
         // off from the surviving region first.
-        let fence = fence_op(config, region, facts)?;
+        let fence = fence_op(config, region);
         extra_faults.extend(faults_applied_by(std::slice::from_ref(&fence)));
+        ops.push(Operation::Discover);
         ops.push(fence);
-        ops.push(Operation::Command(commands::docker_unpause(
-            &config.node_name(region),
-        )));
+        ops.push(Operation::Command(commands::docker_unpause(&config.node_name(region))));
     }
     ops.push(Operation::Command(commands::helm_uninstall(config, region)));
     let in_region = |action| {
@@ -785,36 +864,40 @@ pub fn recreate_ops(
 }
 
 /// Deploy a region's release with a step's overrides.
-#[must_use]
-pub fn deploy_ops(config: &KindConfig, region: RegionId, overrides: &ReleaseOverrides) -> Vec<Operation> {
+///
+/// # Errors
+/// The base values cannot be parsed.
+pub fn deploy_ops(
+    config: &KindConfig,
+    shape: &DrillShape,
+    base_values: &str,
+    region: RegionId,
+    overrides: &ReleaseOverrides,
+) -> Result<Vec<Operation>, crate::error::KindError> {
     let mut ops = Vec::new();
     if !overrides.env.is_empty() {
-        let mut note = format!(
-            "{} = the region's orchestration.env plus",
-            commands::env_overrides_path(config, region).display()
-        );
+        let mut what = "orchestration.env of the region plus".to_owned();
         for (key, value) in &overrides.env {
-            let _ = write!(note, " {key}={value}");
+            let _ = write!(what, " {key}={value}");
         }
-        ops.push(Operation::Note(note));
+        let values = artifacts::env_overrides(config, shape, base_values, &overrides.env)?;
+        ops.push(Operation::WriteFile {
+            path: commands::env_overrides_path(config, region),
+            what,
+            content: artifacts::values_yaml(&format!("{region} deploy-step env overrides"), &values)?,
+        });
     }
-    ops.push(Operation::Command(commands::helm_upgrade_install(
-        config, region, overrides,
-    )));
-    ops
+    ops.push(Operation::Command(commands::helm_upgrade_install(config, region, overrides)));
+    Ok(ops)
 }
 
-/// `c8dr clusters down`: stop the snapshot store and delete both clusters.
+/// `c8dr clusters down`: remove the snapshot store container and delete both clusters.
 #[must_use]
 pub fn clusters_down_ops(config: &KindConfig) -> Vec<Operation> {
     let mut ops = Vec::new();
     if let SnapshotStore::Minio = config.snapshot_store {
         ops.push(Operation::Container(ContainerOp::StopMinio));
     }
-    ops.extend(
-        config
-            .region_ids()
-            .map(|r| Operation::Command(commands::kind_delete(config, r))),
-    );
+    ops.extend(config.region_ids().map(|r| Operation::Command(commands::kind_delete(config, r))));
     ops
 }

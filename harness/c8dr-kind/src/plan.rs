@@ -6,7 +6,7 @@ use c8dr_core::plan::{Action, Plan};
 use c8dr_core::region::RegionId;
 use c8dr_core::render::{CommandTarget, RegionAccess, TargetKind};
 
-use crate::artifacts::DrillShape;
+use crate::artifacts::{BASE_VALUES_13X, DrillShape, SnapshotEndpoint};
 use crate::commands;
 use crate::config::{KindConfig, LossRealisation, SHARED_SNAPSHOT_MOUNT, SnapshotStore};
 use crate::ops::{self, AppliedFault, Facts, Operation};
@@ -34,10 +34,8 @@ fn preceding_loss(config: &KindConfig, plan: &Plan, action: &Action, region: Reg
 }
 
 fn faults_of(config: &KindConfig, region: RegionId, realisation: Option<LossRealisation>) -> Vec<AppliedFault> {
-    let facts = Facts::placeholders(config);
     realisation
-        .and_then(|r| ops::lose_ops(config, region, r, &facts).ok())
-        .map(|ops| ops::faults_applied_by(&ops))
+        .map(|r| ops::faults_applied_by(&ops::lose_ops(config, region, r)))
         .unwrap_or_default()
 }
 
@@ -51,15 +49,10 @@ pub fn platform_operations(
     plan: &Plan,
     action: &Action,
 ) -> Option<Result<Vec<Operation>, crate::error::KindError>> {
-    let facts = Facts::placeholders(config);
     match action {
-        Action::LoseRegion { region, mode } => Some(
-            ops::lose_ops(config, *region, config.realisation(*mode), &facts).map(|lose| {
-                let mut all = ops::discover_ops(config);
-                all.extend(lose);
-                all
-            }),
-        ),
+        Action::LoseRegion { region, mode } => {
+            Some(Ok(ops::lose_ops(config, *region, config.realisation(*mode))))
+        }
         Action::HealRegion { region } => {
             let realisation = preceding_loss(config, plan, action, *region);
             Some(ops::heal_ops(*region, &faults_of(config, *region, realisation)))
@@ -67,15 +60,15 @@ pub fn platform_operations(
         Action::RecreateRegion { region } => {
             let realisation = preceding_loss(config, plan, action, *region);
             let faults = faults_of(config, *region, realisation);
-            Some(ops::recreate_ops(config, *region, &faults, &facts).map(|recreate| {
-                let mut all = ops::discover_ops(config);
-                all.extend(recreate);
-                all
-            }))
+            Some(ops::recreate_ops(config, *region, &faults))
         }
-        Action::Deploy { region, overrides } => {
-            Some(Ok(ops::deploy_ops(config, *region, overrides)))
-        }
+        Action::Deploy { region, overrides } => Some(ops::deploy_ops(
+            config,
+            &DrillShape::of(plan),
+            &base_values_text(config),
+            *region,
+            overrides,
+        )),
         _ => None,
     }
 }
@@ -85,8 +78,9 @@ pub fn platform_operations(
 /// whose commands come from `c8dr_core::render::action_commands` with [`command_target`].
 #[must_use]
 pub fn platform_commands(config: &KindConfig, plan: &Plan, action: &Action) -> Option<Vec<String>> {
+    let facts = Facts::placeholders(config);
     platform_operations(config, plan, action).map(|result| match result {
-        Ok(ops) => ops::render_all(config, &ops),
+        Ok(ops) => ops::render_all(config, &facts, &ops),
         Err(error) => vec![format!("# not possible: {error}")],
     })
 }
@@ -103,25 +97,27 @@ pub fn setup_commands(config: &KindConfig) -> Vec<String> {
 #[must_use]
 pub fn setup_commands_for(config: &KindConfig, shape: &DrillShape) -> Vec<String> {
     let facts = Facts::placeholders(config);
-    let mut lines = Vec::new();
-    match ops::clusters_up_ops(config, &facts) {
-        Ok(up) => lines.extend(ops::render_all(config, &up)),
-        Err(error) => lines.push(format!("# not possible: {error}")),
+    let all: Vec<RegionId> = config.region_ids().collect();
+    let base = base_values_text(config);
+    let mut ops = Vec::new();
+    let result = ops::clusters_up_ops(config, &all).and_then(|up| {
+        ops.extend(up);
+        ops.extend(ops::store_ops(config, shape));
+        ops.extend(ops::values_ops(config, shape, &base, &SnapshotEndpoint::placeholder(config))?);
+        ops.extend(ops::install_ops(config));
+        Ok(())
+    });
+    let mut lines = ops::render_all(config, &facts, &ops);
+    if let Err(error) = result {
+        lines.push(format!("# not possible: {error}"));
     }
-    lines.push(format!(
-        "# write {} (base, unless --values names one) and {}, {}",
-        commands::base_values_path(config).display(),
-        commands::region_values_path(config, RegionId(0)).display(),
-        commands::region_values_path(config, RegionId(1)).display()
-    ));
-    lines.extend(ops::render_all(config, &ops::install_ops(config, shape)));
     lines
 }
 
 /// What `c8dr clusters down` does.
 #[must_use]
 pub fn teardown_commands(config: &KindConfig) -> Vec<String> {
-    ops::render_all(config, &ops::clusters_down_ops(config))
+    ops::render_all(config, &Facts::placeholders(config), &ops::clusters_down_ops(config))
 }
 
 /// The target for `c8dr_core::render` (API steps): the port-forward commands an operator would
@@ -224,4 +220,14 @@ pub fn drill_commands(config: &KindConfig, plan: &Plan) -> Vec<String> {
     lines.push("## teardown (c8dr clusters down)".to_owned());
     lines.extend(teardown_commands(config));
     lines
+}
+
+/// The base values text: the configured file, or the built-in 13.x fixture.
+#[must_use]
+pub fn base_values_text(config: &KindConfig) -> String {
+    config
+        .base_values
+        .as_ref()
+        .and_then(|path| std::fs::read_to_string(path).ok())
+        .unwrap_or_else(|| BASE_VALUES_13X.to_owned())
 }

@@ -1,0 +1,398 @@
+//! Runs [`Operation`]s: subprocesses through the [`CommandRunner`], API calls through kube-rs,
+//! checks by polling. Every executed operation is journaled in its rendered form, which is what
+//! the report's `PlatformOutcome.operations` shows.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use c8dr_core::region::RegionId;
+use futures::future::BoxFuture;
+
+use crate::artifacts::{self, PROBE_NAME};
+use crate::config::KindConfig;
+use crate::error::KindError;
+use crate::kube::{self as k, KubeClients};
+use crate::ops::{Check, ContainerOp, KubeAction, KubeOp, Operation};
+use crate::runner::{CommandRunner, Invocation, run_checked};
+
+/// The broker ids a region's gateway lists in `GET /v2/topology`.
+pub trait TopologySource: Send + Sync {
+    /// Broker ids, or why they could not be read.
+    fn brokers(&self, via: RegionId) -> BoxFuture<'_, Result<Vec<u32>, String>>;
+}
+
+/// Topology through the HTTP clients (over the backend's port-forwards).
+impl TopologySource for c8dr_client::HttpApis {
+    fn brokers(&self, via: RegionId) -> BoxFuture<'_, Result<Vec<u32>, String>> {
+        Box::pin(async move {
+            c8dr_core::backend::CamundaApis::topology(self, via)
+                .await
+                .map(|t| t.brokers.iter().map(|b| b.node_id).collect())
+                .map_err(|e| e.to_string())
+        })
+    }
+}
+
+/// Hooks for the container operations (the MinIO store lives in the backend).
+pub trait ContainerHooks: Send + Sync {
+    /// Run a container operation.
+    fn run<'a>(&'a self, op: &'a ContainerOp) -> BoxFuture<'a, Result<(), KindError>>;
+    /// The S3 credentials of the running store, if any.
+    fn s3_credentials(&self) -> Option<(String, String)> {
+        None
+    }
+}
+
+/// What an execution journaled.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Journal {
+    /// Rendered operations, in order.
+    pub operations: Vec<String>,
+    /// Things the reader must know.
+    pub notes: Vec<String>,
+}
+
+/// Executes operations against the clusters.
+pub struct Executor<'a> {
+    /// Configuration.
+    pub config: &'a KindConfig,
+    /// Subprocesses.
+    pub runner: &'a dyn CommandRunner,
+    /// Kubernetes clients.
+    pub clients: &'a KubeClients,
+    /// Gateway topology.
+    pub topology: &'a dyn TopologySource,
+    /// Container operations.
+    pub containers: &'a dyn ContainerHooks,
+    /// S3 credentials for the secret (access, secret).
+    pub s3_credentials: Option<(String, String)>,
+    /// Poll interval of checks.
+    pub poll: Duration,
+    /// Node addresses learned so far.
+    pub facts: crate::ops::Facts,
+    /// How many brokers an install must show (`None`: any).
+    pub expected_brokers: Option<usize>,
+    /// What happened.
+    pub journal: Journal,
+}
+
+impl std::fmt::Debug for Executor<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Executor").field("journal", &self.journal).finish_non_exhaustive()
+    }
+}
+
+fn write_file(path: &std::path::Path, content: &str) -> Result<(), KindError> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| KindError::WriteArtifact {
+            path: parent.to_path_buf(),
+            source,
+        })?;
+    }
+    std::fs::write(path, content).map_err(|source| KindError::WriteArtifact {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+impl Executor<'_> {
+    /// Run a command and journal it.
+    ///
+    /// # Errors
+    /// The command failed.
+    pub async fn command(&mut self, invocation: &Invocation) -> Result<String, KindError> {
+        self.journal.operations.push(invocation.to_string());
+        let output = run_checked(self.runner, invocation, self.config.timeouts.command).await?;
+        Ok(output.stdout)
+    }
+
+    /// Run operations in order. A failed loss proof directly followed by an
+    /// [`Operation::IfLossNotProved`] block runs that block instead of failing.
+    ///
+    /// # Errors
+    /// The first operation that failed.
+    pub async fn run(&mut self, ops: &[Operation]) -> Result<(), KindError> {
+        let mut index = 0;
+        while index < ops.len() {
+            let op = &ops[index];
+            let fallback = match ops.get(index + 1) {
+                Some(Operation::IfLossNotProved(block)) => Some(block),
+                _ => None,
+            };
+            match (op, fallback) {
+                (Operation::Check(check @ Check::LossProved { lost, .. }), Some(block)) => {
+                    self.journal.operations.extend(op.render(self.config, &self.facts));
+                    match self.check(check).await {
+                        Ok(()) => {}
+                        Err(KindError::LossNotProved { remaining, .. }) => {
+                            let note = format!(
+                                "established connections survived the NetworkPolicies (the surviving gateway still listed brokers {remaining:?}); restarted the pods of {lost} to break them"
+                            );
+                            tracing::warn!("{note}");
+                            self.journal.notes.push(note);
+                            Box::pin(self.run(block)).await?;
+                        }
+                        Err(other) => return Err(other),
+                    }
+                    index += 2;
+                    continue;
+                }
+                _ => self.one(op).await?,
+            }
+            index += 1;
+        }
+        Ok(())
+    }
+
+    async fn one(&mut self, op: &Operation) -> Result<(), KindError> {
+        match op {
+            Operation::Command(invocation) => {
+                self.command(invocation).await?;
+            }
+            Operation::Note(note) => {
+                tracing::info!("{note}");
+                self.journal.operations.extend(op.render(self.config, &self.facts));
+            }
+            Operation::Discover => {
+                for (index, invocation) in crate::ops::discover_invocations(self.config).iter().enumerate() {
+                    self.journal.operations.push(invocation.to_string());
+                    // A node that does not exist (its cluster was deleted) keeps its placeholder.
+                    match self.runner.run(invocation, self.config.timeouts.command).await {
+                        Ok(output) if output.success() && !output.stdout.trim().is_empty() => {
+                            if let Some(slot) = self.facts.node_ips.get_mut(index) {
+                                *slot = output.stdout.trim().to_owned();
+                            }
+                        }
+                        Ok(output) => tracing::debug!(command = %invocation, stderr = %output.stderr.trim(), "node not found"),
+                        Err(error) => return Err(error),
+                    }
+                }
+            }
+            Operation::Routes { region, peer } => {
+                for invocation in crate::ops::route_invocations(self.config, *region, *peer, &self.facts) {
+                    self.command(&invocation).await?;
+                }
+            }
+            Operation::WriteFile { path, content, .. } => {
+                self.journal.operations.extend(op.render(self.config, &self.facts));
+                write_file(path, content)?;
+            }
+            Operation::IfLossNotProved(_) => {}
+            Operation::Container(container) => {
+                self.journal.operations.extend(op.render(self.config, &self.facts));
+                self.containers.run(container).await?;
+            }
+            Operation::Kube(kube_op) => {
+                self.journal.operations.extend(op.render(self.config, &self.facts));
+                self.kube(kube_op).await?;
+            }
+            Operation::Check(check) => {
+                self.journal.operations.extend(op.render(self.config, &self.facts));
+                self.check(check).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn kube(&mut self, op: &KubeOp) -> Result<(), KindError> {
+        let client = self.clients.get(&op.context).await?;
+        let (ctx, ns) = (op.context.as_str(), op.namespace.as_str());
+        match &op.action {
+            KubeAction::EnsureNamespace => k::ensure_namespace(&client, ctx, ns).await,
+            KubeAction::ApplyNetworkPolicy { policy, manifest } => {
+                write_file(manifest, &artifacts::policy_yaml(policy)?)?;
+                k::apply_network_policy(&client, ctx, ns, policy).await
+            }
+            KubeAction::ApplyFence { lost, manifest } => {
+                let policy = crate::ops::fence_policy_for(self.config, *lost, &self.facts)?;
+                write_file(manifest, &artifacts::policy_yaml(&policy)?)?;
+                k::apply_network_policy(&client, ctx, ns, &policy).await
+            }
+            KubeAction::DeleteNetworkPolicy { name } => {
+                k::delete_network_policy(&client, ctx, ns, name).await
+            }
+            KubeAction::ApplyS3Secret => match self.s3_credentials.clone().or_else(|| self.containers.s3_credentials()) {
+                Some((access, secret)) => k::apply_s3_secret(&client, ctx, ns, &access, &secret).await,
+                None => Err(KindError::Unexpected {
+                    what: "the S3 secret".to_owned(),
+                    detail: "no snapshot store credentials (MinIO not started)".to_owned(),
+                }),
+            },
+            KubeAction::PatchCoreDns { block, manifest } => {
+                let corefile = k::patch_coredns(&client, ctx, block.as_deref()).await?;
+                write_file(manifest, &artifacts::coredns_patch_yaml(&corefile)?)
+            }
+            KubeAction::ApplyProbe { manifest } => {
+                let region = self.region_of_context(ctx)?;
+                write_file(manifest, &artifacts::probe_yaml(self.config, region)?)?;
+                k::apply_probe(&client, self.config, region).await
+            }
+            KubeAction::DeleteProbe => k::delete_probe(&client, ctx, ns).await,
+            KubeAction::RestartPods => k::restart_pods(&client, ctx, ns).await,
+            KubeAction::DeletePvcs => k::delete_pvcs(&client, ctx, ns).await,
+            KubeAction::WaitEmpty { timeout } => {
+                let started = Instant::now();
+                loop {
+                    let (pods, pvcs) = k::remaining(&client, ctx, ns).await?;
+                    if pods == 0 && pvcs == 0 {
+                        return Ok(());
+                    }
+                    if started.elapsed() >= *timeout {
+                        return Err(KindError::WaitTimedOut {
+                            what: format!("namespace {ns} to be empty"),
+                            context: ctx.to_owned(),
+                            timeout: *timeout,
+                            last: format!("{pods} pods, {pvcs} PersistentVolumeClaims"),
+                        });
+                    }
+                    tokio::time::sleep(self.poll).await;
+                }
+            }
+        }
+    }
+
+    fn region_of_context(&self, context: &str) -> Result<RegionId, KindError> {
+        self.config
+            .region_ids()
+            .find(|r| self.config.context(*r) == context)
+            .ok_or_else(|| KindError::Unexpected {
+                what: format!("context {context}"),
+                detail: "not a region of this configuration".to_owned(),
+            })
+    }
+
+    async fn check(&mut self, check: &Check) -> Result<(), KindError> {
+        let started = Instant::now();
+        match check {
+            Check::ProbeReady { region } => {
+                let timeout = self.config.timeouts.reachability;
+                let (ctx, ns) = (self.config.context(*region), self.config.namespace(*region));
+                let client = self.clients.get(&ctx).await?;
+                loop {
+                    if k::running_pod_ip(&client, &ctx, &ns, PROBE_NAME).await?.is_some() {
+                        return Ok(());
+                    }
+                    if started.elapsed() >= timeout {
+                        return Err(KindError::WaitTimedOut {
+                            what: format!("pod {PROBE_NAME} to run"),
+                            context: ctx,
+                            timeout,
+                            last: "no pod IP".to_owned(),
+                        });
+                    }
+                    tokio::time::sleep(self.poll).await;
+                }
+            }
+            Check::PodIp { from, to } | Check::Dns { from, to } => {
+                let dns = matches!(check, Check::Dns { .. });
+                let timeout = self.config.timeouts.reachability;
+                let from_client = self.clients.get(&self.config.context(*from)).await?;
+                let to_client = self.clients.get(&self.config.context(*to)).await?;
+                let expected = artifacts::probe_answer(self.config, *to);
+                let mut last = String::new();
+                loop {
+                    let url = if dns {
+                        Some(crate::ops::probe_dns_url(self.config, *to))
+                    } else {
+                        k::running_pod_ip(&to_client, &self.config.context(*to), &self.config.namespace(*to), PROBE_NAME)
+                            .await?
+                            .map(|ip| crate::ops::probe_ip_url(&ip))
+                    };
+                    if let Some(url) = url {
+                        match k::exec_stdout(
+                            &from_client,
+                            &self.config.context(*from),
+                            &self.config.namespace(*from),
+                            PROBE_NAME,
+                            crate::ops::probe_command(&url),
+                        )
+                        .await
+                        {
+                            Ok(out) if out.trim() == expected => return Ok(()),
+                            Ok(out) => last = format!("answer {:?}", out.trim()),
+                            Err(error) => last = error.to_string(),
+                        }
+                    }
+                    if started.elapsed() >= timeout {
+                        return Err(KindError::ReachabilityProbe {
+                            from: *from,
+                            to: *to,
+                            check: if dns { "DNS" } else { "pod IP" },
+                            detail: last,
+                        });
+                    }
+                    tokio::time::sleep(self.poll).await;
+                }
+            }
+            Check::LossProved { lost, via, timeout } => {
+                let regions = u32::from(self.config.regions.max(1));
+                let mut remaining = Vec::new();
+                loop {
+                    match self.topology.brokers(*via).await {
+                        Ok(brokers) => {
+                            remaining = brokers
+                                .into_iter()
+                                .filter(|id| id % regions == u32::from(lost.0))
+                                .collect();
+                            if remaining.is_empty() {
+                                return Ok(());
+                            }
+                        }
+                        Err(error) => tracing::debug!(%error, "topology not readable yet"),
+                    }
+                    if started.elapsed() >= *timeout {
+                        return Err(KindError::LossNotProved {
+                            lost: *lost,
+                            via: *via,
+                            remaining,
+                            timeout: *timeout,
+                        });
+                    }
+                    tokio::time::sleep(self.poll).await;
+                }
+            }
+            Check::Installed { via, timeout } => {
+                loop {
+                    let last = match self.topology.brokers(*via).await {
+                        Ok(brokers)
+                            if !brokers.is_empty()
+                                && self.expected_brokers.is_none_or(|n| brokers.len() >= n) =>
+                        {
+                            return Ok(());
+                        }
+                        Ok(brokers) => format!("brokers {brokers:?}"),
+                        Err(error) => error,
+                    };
+                    if started.elapsed() >= *timeout {
+                        return Err(KindError::WaitTimedOut {
+                            what: "every broker in the topology".to_owned(),
+                            context: self.config.context(*via),
+                            timeout: *timeout,
+                            last,
+                        });
+                    }
+                    tokio::time::sleep(self.poll).await;
+                }
+            }
+        }
+    }
+
+}
+
+/// A [`ContainerHooks`] that refuses (for paths without a snapshot store).
+#[derive(Debug, Default)]
+pub struct NoContainers;
+
+impl ContainerHooks for NoContainers {
+    fn run<'a>(&'a self, op: &'a ContainerOp) -> BoxFuture<'a, Result<(), KindError>> {
+        Box::pin(async move {
+            Err(KindError::Unexpected {
+                what: format!("{op:?}"),
+                detail: "no container runtime hooks configured".to_owned(),
+            })
+        })
+    }
+}
+
+/// Shared pieces the executor borrows.
+pub type SharedRunner = Arc<dyn CommandRunner>;
