@@ -1,6 +1,6 @@
 //! The command line itself: help, plan output, validate.
 
-use crate::support::c8dr;
+use crate::support::{c8dr, http};
 
 #[test]
 fn help_lists_the_exit_codes() {
@@ -68,32 +68,6 @@ fn plan_prints_the_procedures_commands_with_the_contracts_corrections() {
         ),
         "{out}"
     );
-}
-
-/// Send one raw HTTP/1.1 request and return the status code and body.
-fn http(address: &str, method: &str, path: &str, headers: &str, body: &str) -> (u16, String) {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(address).expect("the twin listens");
-    stream
-        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
-        .expect("timeout");
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n{headers}Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).expect("request sent");
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).expect("answer read");
-    let status = answer
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("a status line");
-    let body = answer
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
 }
 
 #[test]

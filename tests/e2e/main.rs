@@ -4,5 +4,6 @@
 mod cli;
 mod drill;
 mod invalid_input;
+mod rehearsal;
 mod report_html;
 mod support;

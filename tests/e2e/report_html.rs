@@ -11,7 +11,12 @@ fn chromium() -> PathBuf {
     if let Some(path) = std::env::var_os("C8DR_CHROMIUM") {
         return PathBuf::from(path);
     }
-    for name in ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"] {
+    for name in [
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+        "google-chrome-stable",
+    ] {
         if let Some(path) = std::env::var_os("PATH").and_then(|paths| {
             std::env::split_paths(&paths)
                 .map(|dir| dir.join(name))
@@ -66,7 +71,10 @@ fn the_html_report_draws_the_timeline_and_charts_in_a_browser() {
     let ran = steps(&report(&report_dir)).len();
 
     let dom = rendered_dom(&report_dir.join("report.html"), &dir.path().join("profile"));
-    assert!(dom.contains(r#"data-rendered="true""#), "the script did not finish:\n{dom}");
+    assert!(
+        dom.contains(r#"data-rendered="true""#),
+        "the script did not finish:\n{dom}"
+    );
     // One bar per step on the timeline, coloured by outcome.
     let bars = dom.matches(r#"class="step passed""#).count();
     assert_eq!(bars, ran, "one timeline bar per step");
@@ -93,5 +101,9 @@ fn the_html_report_draws_the_timeline_and_charts_in_a_browser() {
         );
     }
     // Every step is in the table.
-    assert_eq!(dom.matches("<tr>").count(), ran + 1, "a table row per step and the header");
+    assert_eq!(
+        dom.matches("<tr>").count(),
+        ran + 1,
+        "a table row per step and the header"
+    );
 }

@@ -79,15 +79,20 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "DIR", env = "C8DR_REPORT_DIR")]
     pub(crate) report_dir: Option<PathBuf>,
 
-    /// How much faster than a real cluster the embedded twin runs (its cluster-time latencies
-    /// and the scenario's timeouts are divided by this factor).
-    #[arg(
-        long,
-        value_name = "FACTOR",
-        default_value_t = 100.0,
-        conflicts_with = "virtual_time"
-    )]
-    pub(crate) time_scale: f64,
+    /// How much faster than a real cluster the twin runs (its cluster-time latencies and the
+    /// scenario's timeouts are divided by this factor). Default: 100 for the embedded twin; for
+    /// `--backend twin-serve`, the `--time-scale` that `twin serve` was started with (default 10).
+    #[arg(long, value_name = "FACTOR", conflicts_with = "virtual_time")]
+    pub(crate) time_scale: Option<f64>,
+
+    /// Rehearsal: before each procedure step, print the commands to run and wait for Enter; the
+    /// operator performs the step by hand and c8dr checks its expectations.
+    #[arg(long)]
+    pub(crate) manual: bool,
+
+    /// Where `--backend twin-serve` finds the twin.
+    #[command(flatten)]
+    pub(crate) twin: ServeAddressArgs,
 
     /// Run on virtual time shared by the engine and the twin: deterministic, and as fast as the
     /// machine allows. Report durations are then virtual (cluster) time.
@@ -109,6 +114,28 @@ pub(crate) struct RunArgs {
 pub(crate) enum RunBackend {
     /// The embedded twin, on ephemeral loopback ports.
     Twin,
+    /// A `c8dr twin serve` running elsewhere (for rehearsals with `--manual`).
+    TwinServe,
+}
+
+/// Where a `c8dr twin serve` listens (the same flags it was started with).
+#[derive(Debug, Args)]
+pub(crate) struct ServeAddressArgs {
+    /// The `--bind` address `twin serve` uses; default: region r on 127.0.0.(10+r).
+    #[arg(long = "twin-bind", value_name = "ADDRESS")]
+    pub(crate) bind: Option<std::net::IpAddr>,
+
+    /// The `--port-offset` of `twin serve` (with `--twin-bind`).
+    #[arg(long = "twin-port-offset", value_name = "N", default_value_t = 1000)]
+    pub(crate) port_offset: u16,
+
+    /// The `--control-port` of `twin serve`.
+    #[arg(
+        long = "twin-control-port",
+        value_name = "PORT",
+        default_value_t = 9990
+    )]
+    pub(crate) control_port: u16,
 }
 
 /// `c8dr plan`.

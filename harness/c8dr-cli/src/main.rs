@@ -5,6 +5,7 @@ mod builtin;
 mod commands;
 mod errors;
 mod logging;
+mod operator;
 mod progress;
 mod reports;
 mod twin_backend;

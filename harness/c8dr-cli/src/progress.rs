@@ -32,6 +32,14 @@ impl Progress {
         }
     }
 
+    /// Plain lines only (rehearsals prompt on the terminal; a spinner would draw over it).
+    pub(crate) fn plain() -> Self {
+        Self {
+            bar: None,
+            out: Mutex::new(std::io::stdout()),
+        }
+    }
+
     fn line(&self, text: &str) {
         match &self.bar {
             Some(bar) => bar.println(text),

@@ -9,6 +9,7 @@ use c8dr_client::{BasicAuth, HttpApis, RegionEndpoints, TwinControl};
 use c8dr_core::backend::BackendInfo;
 use c8dr_core::clock::{Clock, ClockFuture, TokioClock};
 use c8dr_core::plan::Plan;
+use c8dr_core::render::{CommandTarget, RegionAccess, TargetKind};
 use c8dr_twin::{Binding, ManualClock, RunningTwin, Twin, TwinConfig};
 use url::Url;
 
@@ -52,9 +53,38 @@ impl Clock for SharedVirtualClock {
     }
 }
 
-/// A running embedded twin with clients for it.
+/// Where `c8dr twin serve` listens: the same flags as `twin serve` itself.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ServeAddresses {
+    /// `--bind`: every region on this address; `None`: region r on 127.0.0.(10+r).
+    pub(crate) bind: Option<std::net::IpAddr>,
+    /// `--port-offset`: port distance between regions when `bind` is given.
+    pub(crate) port_offset: u16,
+    /// `--control-port`.
+    pub(crate) control_port: u16,
+}
+
+impl ServeAddresses {
+    fn binding(self) -> Binding {
+        match self.bind {
+            Some(bind) => Binding::Offset {
+                bind,
+                port_offset: self.port_offset,
+                control_port: self.control_port,
+            },
+            None => Binding::LoopbackRange {
+                control_port: self.control_port,
+            },
+        }
+    }
+}
+
+/// A twin with clients for it: embedded (started and stopped by c8dr) or external (a
+/// `c8dr twin serve` someone runs, for rehearsals).
 pub(crate) struct EmbeddedTwin {
-    running: RunningTwin,
+    running: Option<RunningTwin>,
+    /// How an operator reaches this twin, for printed commands.
+    pub(crate) target: CommandTarget,
     pub(crate) platform: TwinControl,
     pub(crate) apis: HttpApis,
     pub(crate) info: BackendInfo,
@@ -107,7 +137,7 @@ impl EmbeddedTwin {
             .await
             .map_err(CliError::TwinStart)?;
         let endpoints = running.endpoints();
-        let regions = endpoints
+        let regions: Vec<RegionEndpoints> = endpoints
             .regions
             .iter()
             .map(|r| RegionEndpoints {
@@ -116,6 +146,7 @@ impl EmbeddedTwin {
                 elasticsearch: url(r.elasticsearch),
             })
             .collect();
+        let target = command_target(&regions, &url(endpoints.control));
         let platform = TwinControl::new(url(endpoints.control));
         let apis = HttpApis::new(regions, Some(BasicAuth { username, password }));
         let info = BackendInfo {
@@ -127,7 +158,8 @@ impl EmbeddedTwin {
             },
         };
         Ok(Self {
-            running,
+            running: Some(running),
+            target,
             platform,
             apis,
             info,
@@ -135,19 +167,87 @@ impl EmbeddedTwin {
         })
     }
 
-    /// The twin's counters, for the report.
-    pub(crate) fn stats(&self) -> serde_json::Value {
-        let stats = self.running.stats();
-        serde_json::json!({
-            "busySimMillis": stats.busy_sim_millis,
-            "requests": stats.requests,
-            "timeScale": self.info.time_scale,
-            "seed": self.running.config().seed,
+    /// Clients for a `c8dr twin serve` listening on `addresses` with this time scale.
+    pub(crate) fn external(
+        plan: &Plan,
+        addresses: ServeAddresses,
+        time_scale: f64,
+    ) -> Result<Self, CliError> {
+        if !(time_scale.is_finite() && time_scale > 0.0) {
+            return Err(CliError::Usage(format!(
+                "--time-scale must be a positive number, not {time_scale}"
+            )));
+        }
+        let binding = addresses.binding();
+        let endpoints = binding.endpoints(plan.layout.regions);
+        let regions: Vec<RegionEndpoints> = endpoints
+            .regions
+            .iter()
+            .map(|r| RegionEndpoints {
+                rest: url(r.rest),
+                management: url(r.management),
+                elasticsearch: url(r.elasticsearch),
+            })
+            .collect();
+        let control = url(endpoints.control);
+        let defaults = TwinConfig::default();
+        Ok(Self {
+            running: None,
+            target: command_target(&regions, &control),
+            platform: TwinControl::new(control),
+            apis: HttpApis::new(
+                regions,
+                Some(BasicAuth {
+                    username: defaults.username,
+                    password: defaults.password,
+                }),
+            ),
+            info: BackendInfo {
+                name: "twin serve".to_owned(),
+                time_scale,
+                min_poll_interval: TWIN_MIN_POLL,
+            },
+            clock: Arc::new(TokioClock::new()),
         })
     }
 
-    /// Stop every listener.
+    /// The twin's counters, for the report (embedded twins only).
+    pub(crate) fn stats(&self) -> Option<serde_json::Value> {
+        let running = self.running.as_ref()?;
+        let stats = running.stats();
+        Some(serde_json::json!({
+            "busySimMillis": stats.busy_sim_millis,
+            "requests": stats.requests,
+            "timeScale": self.info.time_scale,
+            "seed": running.config().seed,
+        }))
+    }
+
+    /// Stop every listener of an embedded twin.
     pub(crate) async fn shutdown(self) {
-        self.running.shutdown().await;
+        if let Some(running) = self.running {
+            running.shutdown().await;
+        }
+    }
+}
+
+/// Commands aimed at these endpoints.
+fn command_target(regions: &[RegionEndpoints], control: &Url) -> CommandTarget {
+    let trim = |u: &Url| u.as_str().trim_end_matches('/').to_owned();
+    CommandTarget {
+        kind: TargetKind::Twin {
+            control: trim(control),
+        },
+        regions: regions
+            .iter()
+            .map(|r| RegionAccess {
+                rest: trim(&r.rest),
+                management: trim(&r.management),
+                elasticsearch: trim(&r.elasticsearch),
+                kube_context: String::new(),
+                namespace: String::new(),
+                values_files: Vec::new(),
+            })
+            .collect(),
     }
 }

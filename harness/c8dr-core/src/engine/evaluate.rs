@@ -172,9 +172,25 @@ pub fn topology(observed: &Topology, rule: &TopologyRule<'_>, layout: &ClusterLa
     v
 }
 
+/// Which configuration change an expectation is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeRef {
+    /// The change with this id (the one the step's action started).
+    Exact(i64),
+    /// Any change completed after the one with this id (or after none): in rehearsal mode the
+    /// operator sends the request, so c8dr only knows what was last before the step.
+    After(Option<i64>),
+}
+
 /// Judge whether the change with `change_id` reached `status` with nothing pending.
 #[must_use]
 pub fn change(observed: &ClusterTopology, change_id: i64, status: ChangeStatus) -> Verdict {
+    change_ref(observed, ChangeRef::Exact(change_id), status)
+}
+
+/// Judge whether the referenced change reached `status` with nothing pending.
+#[must_use]
+pub fn change_ref(observed: &ClusterTopology, which: ChangeRef, status: ChangeStatus) -> Verdict {
     let mut v = Verdict::new();
     if let Some(pending) = &observed.pending_change {
         let next = pending
@@ -199,14 +215,23 @@ pub fn change(observed: &ClusterTopology, change_id: i64, status: ChangeStatus) 
         ));
         return v;
     }
+    let expected = match which {
+        ChangeRef::Exact(id) => format!("change {id}"),
+        ChangeRef::After(Some(id)) => format!("a change after {id}"),
+        ChangeRef::After(None) => "a change".to_owned(),
+    };
     match &observed.last_change {
         None => v.problems.push(format!(
-            "no change has completed yet (expected change {change_id} {status})"
+            "no change has completed yet (expected {expected} {status})"
         )),
         Some(last) => {
-            v.require(last.id == change_id, || {
+            let right_change = match which {
+                ChangeRef::Exact(id) => last.id == id,
+                ChangeRef::After(baseline) => baseline.is_none_or(|b| last.id > b),
+            };
+            v.require(right_change, || {
                 format!(
-                    "the last change is {} ({}), not {change_id}",
+                    "the last change is {} ({}), not {expected}",
                     last.id, last.status
                 )
             });

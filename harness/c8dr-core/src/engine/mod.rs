@@ -4,6 +4,7 @@ mod actions;
 mod background;
 pub mod evaluate;
 mod observe;
+pub mod operator;
 pub mod recovery;
 mod run;
 

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::json;
 
 use super::actions::error_chain;
-use super::evaluate::{self, TopologyRule, Verdict};
+use super::evaluate::{self, ChangeRef, TopologyRule, Verdict};
 use super::run::RunState;
 use crate::backend::{CamundaApis, Platform};
 use crate::camunda::{ClusterTopology, Placement, Topology};
@@ -136,19 +136,24 @@ pub(crate) async fn observe<P: Platform, A: CamundaApis>(
             Err(e) => unobservable(&e),
         },
         Expectation::Change { via, status } => {
-            let Some(change_id) = state.step_change else {
-                return judged(
-                    Verdict {
-                        problems: vec!["the step's action started no change".to_owned()],
-                    },
-                    serde_json::Value::Null,
-                );
+            let which = match (state.step_change, state.change_baseline) {
+                (Some(id), _) => ChangeRef::Exact(id),
+                (None, Some(baseline)) => ChangeRef::After(baseline),
+                (None, None) => {
+                    return judged(
+                        Verdict {
+                            problems: vec!["the step's action started no change".to_owned()],
+                        },
+                        serde_json::Value::Null,
+                    );
+                }
             };
             match apis.cluster(*via).await {
                 Ok(c) => judged(
-                    evaluate::change(&c, change_id, *status),
+                    evaluate::change_ref(&c, which, *status),
                     json!({
-                        "changeId": change_id,
+                        "changeId": state.step_change,
+                        "after": state.change_baseline,
                         "lastChange": c.last_change,
                         "pendingChange": c.pending_change.as_ref().map(|p| json!({
                             "id": p.id,

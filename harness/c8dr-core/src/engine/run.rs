@@ -8,12 +8,13 @@ use std::time::Duration;
 use super::actions::{ActionResult, perform};
 use super::background::{Background, Duties, Shared, lock};
 use super::observe::{Observation, observe};
+use super::operator::{Operator, OperatorDecision, is_manual};
 use super::recovery;
 use crate::backend::{BackendInfo, CamundaApis, Platform};
 use crate::camunda::Placement;
 use crate::clock::{Clock, TokioClock};
 use crate::event::{Event, EventSink};
-use crate::plan::{Plan, Step};
+use crate::plan::{Expectation, Plan, Stage, Step};
 use crate::report::{
     ActionReport, DataContinuityReport, ExpectationReport, FORMAT_VERSION, FailureSummary, Outcome,
     RunReport, StageReport, StepReport, ToolInfo,
@@ -31,6 +32,8 @@ pub struct EngineOptions {
     pub clock: Arc<dyn Clock>,
     /// Sample leadership and exported data every `sampleInterval` for the report's charts.
     pub sample_timeline: bool,
+    /// Rehearsal mode: the procedure's actions are performed by this operator, by hand.
+    pub operator: Option<Arc<dyn Operator>>,
 }
 
 impl Default for EngineOptions {
@@ -38,6 +41,7 @@ impl Default for EngineOptions {
         Self {
             clock: Arc::new(TokioClock::new()),
             sample_timeline: true,
+            operator: None,
             poll_interval: None,
             tool: ToolInfo {
                 name: "c8dr".to_owned(),
@@ -63,6 +67,9 @@ pub(crate) struct RunState<'s> {
     pub(crate) started: Duration,
     /// The change id the current step's action started.
     pub(crate) step_change: Option<i64>,
+    /// In rehearsal mode: the last completed change before the operator acted (`Some(None)`
+    /// when there was none), so a `change` expectation waits for a newer one.
+    pub(crate) change_baseline: Option<Option<i64>>,
     /// Instances acknowledged up to this time (run milliseconds) are expected to be visible:
     /// the end of the current step's action.
     pub(crate) step_cutoff_ms: u64,
@@ -185,6 +192,7 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
             clock: Arc::clone(&clock),
             started,
             step_change: None,
+            change_baseline: None,
             step_cutoff_ms: 0,
             placements: BTreeMap::new(),
             shared: &shared,
@@ -294,7 +302,7 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
                 }
                 step.id.clone_into(&mut lock(&state.shared.current_step));
                 self.sink.emit(&Event::StepStarted { stage, step });
-                let report = self.step(plan, step, poll, state).await;
+                let report = self.step(plan, stage, step, poll, state).await;
                 self.sink.emit(&Event::StepFinished {
                     step,
                     report: &report,
@@ -333,6 +341,7 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
     async fn step(
         &self,
         plan: &Plan,
+        stage: &Stage,
         step: &Step,
         poll: Duration,
         state: &mut RunState<'_>,
@@ -340,8 +349,9 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
         let step_start = state.now();
         let started_ms = state.elapsed_ms();
         let timeout = self.wall(step.timeout);
-        let deadline = step_start + timeout;
+        let mut deadline = step_start + timeout;
         state.step_change = None;
+        state.change_baseline = None;
         state.step_cutoff_ms = started_ms;
         let span = tracing::info_span!("step", id = %step.id, name = %step.name);
         let _entered = span.enter();
@@ -359,7 +369,55 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
             failure: None,
         };
 
-        if let Some(action) = &step.action {
+        if let Some(action) = &step.action
+            && let Some(operator) = self.options.operator.as_ref().filter(|_| is_manual(action))
+        {
+            // The operator acts; the step's deadline starts once they are done.
+            let baseline = match step.expectations.iter().find_map(|e| match e {
+                Expectation::Change { via, .. } => Some(*via),
+                _ => None,
+            }) {
+                Some(via) => Some(
+                    self.apis
+                        .cluster(via)
+                        .await
+                        .ok()
+                        .and_then(|c| c.last_change.map(|l| l.id)),
+                ),
+                None => None,
+            };
+            let decision = operator.perform(stage, step).await;
+            let (outcome, error) = match decision {
+                OperatorDecision::Done => (Outcome::Passed, None),
+                OperatorDecision::Abort => (
+                    Outcome::Failed,
+                    Some("the operator aborted the rehearsal".to_owned()),
+                ),
+            };
+            state.change_baseline = baseline;
+            let action_report = ActionReport {
+                kind: action.kind().to_owned(),
+                summary: format!("{} (performed by the operator)", action.summary()),
+                outcome,
+                attempts: 1,
+                duration_ms: millis(state.now().saturating_sub(step_start)),
+                result: None,
+                error: error.clone(),
+            };
+            self.sink.emit(&Event::ActionFinished {
+                step,
+                report: &action_report,
+            });
+            report.action = Some(action_report);
+            state.step_cutoff_ms = state.elapsed_ms();
+            if let Some(error) = error {
+                report.outcome = outcome;
+                report.failure = Some(error);
+                report.duration_ms = millis(state.now().saturating_sub(step_start));
+                return report;
+            }
+            deadline = state.now() + timeout;
+        } else if let Some(action) = &step.action {
             let action_start = state.now();
             let result = perform(
                 self.platform,
