@@ -230,8 +230,12 @@ pub fn change_ref(observed: &ClusterTopology, which: ChangeRef, status: ChangeSt
                 ChangeRef::After(baseline) => baseline.is_none_or(|b| last.id > b),
             };
             v.require(right_change, || {
+                let wanted = match which {
+                    ChangeRef::Exact(id) => id.to_string(),
+                    ChangeRef::After(_) => expected.clone(),
+                };
                 format!(
-                    "the last change is {} ({}), not {expected}",
+                    "the last change is {} ({}), not {wanted}",
                     last.id, last.status
                 )
             });

@@ -115,6 +115,7 @@ pub struct Step {
     #[serde(with = "crate::serde_millis")]
     pub timeout: Duration,
     /// Why some mutants of this step are harmless.
+    #[serde(skip_serializing_if = "crate::spec::HarmlessMutantsSpec::is_empty")]
     pub harmless_mutants: crate::spec::HarmlessMutantsSpec,
     /// How long the expectations must keep holding, in cluster time.
     #[serde(with = "crate::serde_millis::option")]

@@ -226,12 +226,20 @@ pub struct StepSpec {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HarmlessMutantsSpec {
     /// Dropping the step loses nothing, because ...
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drop: Option<String>,
     /// Running the step after the next one instead of before loses nothing, because ...
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub swap_with_next: Option<String>,
     /// Aiming the step at the other region loses nothing, because ...
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wrong_region: Option<String>,
+}
+
+impl HarmlessMutantsSpec {
+    /// Whether no mutant of the step is declared harmless.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.drop.is_none() && self.swap_with_next.is_none() && self.wrong_region.is_none()
+    }
 }
