@@ -4,8 +4,10 @@
 #![doc = include_str!("../../../docs/kind.md")]
 
 pub mod artifacts;
+pub mod backend;
 pub mod commands;
 pub mod config;
+mod diagnostics;
 pub mod error;
 pub mod exec;
 pub mod kube;
@@ -15,8 +17,10 @@ pub mod portforward;
 pub mod runner;
 pub mod snapshot;
 
+pub use backend::{ClustersReady, KindBackend, clusters_down, clusters_up, rest_credentials};
 pub use config::{KindConfig, LossRealisation, SnapshotStore, Timeouts};
 pub use error::KindError;
+pub use kube::{KubeFactory, KubeconfigFactory};
 pub use plan::{
     adapt_plan, command_target, drill_commands, platform_commands, setup_commands,
     teardown_commands,

@@ -1,0 +1,488 @@
+//! The kind backend: `clusters up|down`, and [`KindBackend`], which implements
+//! [`c8dr_core::backend::Platform`] and serves each region's endpoints through port-forwards.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use c8dr_client::{BasicAuth, HttpApis, RegionEndpoints};
+use c8dr_core::backend::{BackendInfo, CamundaApis, Platform, PlatformError, PlatformOutcome};
+use c8dr_core::camunda::{ReleaseOverrides, ReleaseStatus};
+use c8dr_core::plan::Plan;
+use c8dr_core::region::{LossMode, RegionId};
+use futures::future::BoxFuture;
+use tokio::sync::Mutex;
+use url::Url;
+
+use crate::artifacts::{DrillShape, SnapshotEndpoint};
+use crate::config::{KindConfig, SnapshotStore};
+use crate::error::KindError;
+use crate::exec::{ContainerHooks, Executor, Journal, TopologySource};
+use crate::kube::{KubeClients, KubeFactory};
+use crate::ops::{self, AppliedFault, ContainerOp, Facts, Operation};
+use crate::plan::base_values_text;
+use crate::portforward::{self, ForwardTarget, Forwarder};
+use crate::runner::{CommandRunner, run_checked};
+use crate::snapshot::MinioStore;
+
+/// The REST API credentials of the dual-region setup (chart default `demo`/`demo`).
+#[must_use]
+pub fn rest_credentials() -> BasicAuth {
+    BasicAuth {
+        username: "demo".to_owned(),
+        password: "demo".to_owned(),
+    }
+}
+
+/// What `clusters up` did.
+#[derive(Debug, Clone)]
+pub struct ClustersReady {
+    /// Regions whose clusters already existed and were reused.
+    pub reused: Vec<RegionId>,
+    /// Node addresses on the `kind` network.
+    pub facts: Facts,
+    /// Every operation performed.
+    pub journal: Journal,
+}
+
+struct NoTopology;
+
+impl TopologySource for NoTopology {
+    fn brokers(&self, _via: RegionId) -> BoxFuture<'_, Result<Vec<u32>, String>> {
+        Box::pin(std::future::ready(Err("no gateway during clusters up".to_owned())))
+    }
+}
+
+struct DockerRm<'a>(&'a dyn CommandRunner, &'a KindConfig);
+
+impl ContainerHooks for DockerRm<'_> {
+    fn run<'a>(&'a self, op: &'a ContainerOp) -> BoxFuture<'a, Result<(), KindError>> {
+        Box::pin(async move {
+            if let ContainerOp::StopMinio = op {
+                // Best effort: the container may not exist (the backend removed it already).
+                let rm = crate::runner::Invocation::new("docker", ["rm", "-f", ops::MINIO_CONTAINER]);
+                let _ = self.0.run(&rm, self.1.timeouts.command).await;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// `c8dr clusters up`: create both clusters concurrently (existing `c8dr-*` clusters are reused),
+/// route each cluster's pod and service subnets through the other's node, add CoreDNS forward
+/// blocks both ways, create the namespaces, and prove pod-IP and DNS reachability both ways.
+///
+/// # Errors
+/// The first failed operation, with its command, context and stderr tail.
+pub async fn clusters_up(
+    config: &KindConfig,
+    runner: &dyn CommandRunner,
+    factory: Arc<dyn KubeFactory>,
+) -> Result<ClustersReady, KindError> {
+    config.validate()?;
+    let clients = KubeClients::new(config.clone(), factory);
+    let mut executor = Executor {
+        config,
+        runner,
+        clients: &clients,
+        topology: &NoTopology,
+        containers: &DockerRm(runner, config),
+        s3_credentials: None,
+        poll: Duration::from_secs(2),
+        facts: Facts::placeholders(config),
+        expected_brokers: None,
+        journal: Journal::default(),
+    };
+    let existing = executor.command(&crate::commands::kind_get_clusters()).await?;
+    let existing: Vec<&str> = existing.lines().map(str::trim).collect();
+    let (reused, missing): (Vec<RegionId>, Vec<RegionId>) = config
+        .region_ids()
+        .partition(|r| existing.contains(&config.cluster_name(*r).as_str()));
+    for region in &reused {
+        tracing::info!(cluster = %config.cluster_name(*region), "reusing existing cluster");
+    }
+    let create = ops::create_ops(config, &missing)?;
+    // Write the configs, then create the missing clusters concurrently.
+    let (writes, creates): (Vec<Operation>, Vec<Operation>) = create
+        .into_iter()
+        .partition(|op| matches!(op, Operation::WriteFile { .. }));
+    executor.run(&writes).await?;
+    let timeout = config.timeouts.cluster_create + config.timeouts.command;
+    let futures = creates.iter().filter_map(|op| match op {
+        Operation::Command(invocation) => Some(run_checked(runner, invocation, timeout)),
+        _ => None,
+    });
+    for op in &creates {
+        executor.journal.operations.extend(op.render(config, &executor.facts));
+    }
+    for result in futures::future::join_all(futures).await {
+        result?;
+    }
+    let all: Vec<RegionId> = config.region_ids().collect();
+    executor.run(&ops::connect_ops(config, &all)?).await?;
+    executor.run(&ops::probe_ops(config)).await?;
+    Ok(ClustersReady {
+        reused,
+        facts: executor.facts.clone(),
+        journal: executor.journal,
+    })
+}
+
+/// `c8dr clusters down`: remove the MinIO container (if any) and delete both clusters.
+///
+/// # Errors
+/// A `kind delete` failed.
+pub async fn clusters_down(config: &KindConfig, runner: &dyn CommandRunner) -> Result<Journal, KindError> {
+    config.validate()?;
+    let mut journal = Journal::default();
+    for op in ops::clusters_down_ops(config) {
+        journal.operations.extend(op.render(config, &Facts::placeholders(config)));
+        match op {
+            Operation::Command(invocation) => {
+                run_checked(runner, &invocation, config.timeouts.command).await?;
+            }
+            Operation::Container(container) => DockerRm(runner, config).run(&container).await?,
+            _ => {}
+        }
+    }
+    Ok(journal)
+}
+
+struct State {
+    facts: Facts,
+    faults: HashMap<RegionId, Vec<AppliedFault>>,
+    minio: Option<MinioStore>,
+}
+
+/// The kind backend of a drill.
+pub struct KindBackend {
+    config: KindConfig,
+    shape: DrillShape,
+    base_values: String,
+    runner: Arc<dyn CommandRunner>,
+    clients: Arc<KubeClients>,
+    forwarders: Vec<Forwarder>,
+    endpoints: Vec<RegionEndpoints>,
+    apis: HttpApis,
+    state: Mutex<State>,
+    poll: Duration,
+}
+
+impl std::fmt::Debug for KindBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KindBackend")
+            .field("config", &self.config)
+            .field("endpoints", &self.endpoints)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Hooks<'a>(&'a KindBackend);
+
+impl ContainerHooks for Hooks<'_> {
+    fn run<'a>(&'a self, op: &'a ContainerOp) -> BoxFuture<'a, Result<(), KindError>> {
+        Box::pin(async move {
+            match op {
+                ContainerOp::StartMinio { bucket, .. } => {
+                    let store = MinioStore::start(&self.0.config, bucket).await?;
+                    self.0.state.lock().await.minio = Some(store);
+                    Ok(())
+                }
+                ContainerOp::StopMinio => {
+                    let store = self.0.state.lock().await.minio.take();
+                    match store {
+                        Some(store) => store.stop().await,
+                        None => Ok(()),
+                    }
+                }
+            }
+        })
+    }
+
+    fn s3_credentials(&self) -> Option<(String, String)> {
+        self.0.state.try_lock().ok().and_then(|s| {
+            s.minio
+                .as_ref()
+                .map(|m| (m.access_key().to_owned(), m.secret_key().to_owned()))
+        })
+    }
+}
+
+fn local_url(forwarder: &Forwarder) -> Result<Url, KindError> {
+    Url::parse(&format!("http://{}", forwarder.address())).map_err(|e| KindError::Unexpected {
+        what: "a port-forward address".to_owned(),
+        detail: e.to_string(),
+    })
+}
+
+impl KindBackend {
+    /// Connect to the clusters `clusters up` created: bind the port-forward listeners (three per
+    /// region) and prepare the clients. Installs nothing; call [`KindBackend::start`] next.
+    /// The plan should already be adapted with [`crate::plan::adapt_plan`].
+    ///
+    /// # Errors
+    /// Invalid configuration or a listener that cannot bind.
+    pub async fn connect(
+        config: KindConfig,
+        plan: &Plan,
+        runner: Arc<dyn CommandRunner>,
+        factory: Arc<dyn KubeFactory>,
+    ) -> Result<Self, KindError> {
+        config.validate()?;
+        let clients = Arc::new(KubeClients::new(config.clone(), factory));
+        let mut forwarders = Vec::new();
+        let mut endpoints = Vec::new();
+        for region in config.region_ids() {
+            let target = |service: String, port: u16| ForwardTarget {
+                region,
+                context: config.context(region),
+                namespace: config.namespace(region),
+                service,
+                port,
+            };
+            let timeout = config.timeouts.port_forward;
+            let rest = portforward::start(clients.clone(), target(config.gateway_service(), 8080), timeout).await?;
+            let management = portforward::start(clients.clone(), target(config.gateway_service(), 9600), timeout).await?;
+            let elasticsearch = portforward::start(clients.clone(), target(config.elasticsearch_service(), 9200), timeout).await?;
+            endpoints.push(RegionEndpoints {
+                rest: local_url(&rest)?,
+                management: local_url(&management)?,
+                elasticsearch: local_url(&elasticsearch)?,
+            });
+            forwarders.extend([rest, management, elasticsearch]);
+        }
+        let apis = HttpApis::new(endpoints.clone(), Some(rest_credentials()));
+        let base_values = base_values_text(&config);
+        let facts = Facts::placeholders(&config);
+        Ok(Self {
+            shape: DrillShape::of(plan),
+            base_values,
+            runner,
+            clients,
+            forwarders,
+            endpoints,
+            apis,
+            state: Mutex::new(State {
+                facts,
+                faults: HashMap::new(),
+                minio: None,
+            }),
+            poll: Duration::from_secs(2),
+            config,
+        })
+    }
+
+    /// Facts about this backend for the engine: real time, and polling no faster than 500 ms.
+    #[must_use]
+    pub fn info(&self) -> BackendInfo {
+        BackendInfo {
+            name: "kind".to_owned(),
+            time_scale: 1.0,
+            min_poll_interval: Duration::from_millis(500),
+        }
+    }
+
+    /// Base URLs of each region's REST API, management API and Elasticsearch: local listeners,
+    /// each connection port-forwarded to a pod that runs at that moment.
+    #[must_use]
+    pub fn endpoints(&self) -> Vec<RegionEndpoints> {
+        self.endpoints.clone()
+    }
+
+    /// The REST API credentials for the clients.
+    #[must_use]
+    pub fn credentials(&self) -> BasicAuth {
+        rest_credentials()
+    }
+
+    async fn executor_run(&self, ops: &[Operation]) -> Result<Journal, KindError> {
+        let facts = self.state.lock().await.facts.clone();
+        let hooks = Hooks(self);
+        let mut executor = Executor {
+            config: &self.config,
+            runner: self.runner.as_ref(),
+            clients: &self.clients,
+            topology: &self.apis,
+            containers: &hooks,
+            s3_credentials: None,
+            poll: self.poll,
+            facts,
+            expected_brokers: usize::try_from(self.shape.layout.cluster_size).ok(),
+            journal: Journal::default(),
+        };
+        let result = executor.run(ops).await;
+        self.state.lock().await.facts = executor.facts.clone();
+        result.map(|()| executor.journal)
+    }
+
+    /// Install both regions: snapshot store, generated values, secrets, chart repository, both
+    /// releases concurrently, and wait until the gateway lists every broker.
+    ///
+    /// # Errors
+    /// The first failed operation.
+    pub async fn start(&self) -> Result<PlatformOutcome, KindError> {
+        let mut journal = self.executor_run(&ops::store_ops(&self.config, &self.shape)).await?;
+        let snapshot = match &self.config.snapshot_store {
+            SnapshotStore::Minio => {
+                let state = self.state.lock().await;
+                match &state.minio {
+                    Some(store) => SnapshotEndpoint::Minio {
+                        endpoint: store.endpoint(),
+                    },
+                    None => SnapshotEndpoint::placeholder(&self.config),
+                }
+            }
+            SnapshotStore::SharedDirectory(dir) => {
+                std::fs::create_dir_all(dir).map_err(|source| KindError::WriteArtifact {
+                    path: dir.clone(),
+                    source,
+                })?;
+                SnapshotEndpoint::SharedDirectory
+            }
+        };
+        let mut ops = ops::values_ops(&self.config, &self.shape, &self.base_values, &snapshot)?;
+        ops.extend(ops::install_ops(&self.config));
+        let rest = self.executor_run(&ops).await?;
+        journal.operations.extend(rest.operations);
+        journal.notes.extend(rest.notes);
+        Ok(PlatformOutcome {
+            operations: journal.operations,
+            notes: journal.notes,
+        })
+    }
+
+    /// Write the diagnostics bundle into `dir`: pods, events, describe-like pod dumps and logs of
+    /// every pod in both regions, applied fault policies, topology, cluster and exporter dumps,
+    /// and `kind export logs`. Best effort: what cannot be read is listed in `errors.txt`.
+    /// Returns the files written.
+    ///
+    /// # Errors
+    /// The directory cannot be written.
+    pub async fn diagnostics(&self, dir: &Path) -> Result<Vec<PathBuf>, KindError> {
+        crate::diagnostics::collect(self, dir).await
+    }
+
+    /// Stop the listeners and the MinIO container. Clusters stay (`clusters down` removes them).
+    pub async fn shutdown(self) {
+        for forwarder in &self.forwarders {
+            forwarder.stop();
+        }
+        let store = self.state.lock().await.minio.take();
+        if let Some(store) = store
+            && let Err(error) = store.stop().await
+        {
+            tracing::warn!(%error, "could not remove the MinIO container");
+        }
+    }
+
+    pub(crate) fn config(&self) -> &KindConfig {
+        &self.config
+    }
+
+    pub(crate) fn clients(&self) -> &KubeClients {
+        &self.clients
+    }
+
+    pub(crate) fn apis(&self) -> &HttpApis {
+        &self.apis
+    }
+
+    pub(crate) fn runner(&self) -> &dyn CommandRunner {
+        self.runner.as_ref()
+    }
+
+    async fn lose(&self, region: RegionId, mode: LossMode) -> Result<PlatformOutcome, KindError> {
+        let realisation = self.config.realisation(mode);
+        tracing::info!("{}", ops::target_line(&self.config, region, realisation));
+        let ops = ops::lose_ops(&self.config, region, realisation);
+        let journal = self.executor_run(&ops).await?;
+        if realisation == crate::config::LossRealisation::ClusterDelete {
+            self.clients.invalidate(&self.config.context(region));
+        }
+        self.state
+            .lock()
+            .await
+            .faults
+            .entry(region)
+            .or_default()
+            .extend(ops::faults_applied_by(&ops));
+        Ok(PlatformOutcome {
+            operations: journal.operations,
+            notes: journal.notes,
+        })
+    }
+
+    async fn heal(&self, region: RegionId) -> Result<PlatformOutcome, KindError> {
+        let faults = self.state.lock().await.faults.get(&region).cloned().unwrap_or_default();
+        let ops = ops::heal_ops(region, &faults)?;
+        let journal = self.executor_run(&ops).await?;
+        self.state.lock().await.faults.remove(&region);
+        Ok(PlatformOutcome {
+            operations: journal.operations,
+            notes: journal.notes,
+        })
+    }
+
+    async fn recreate(&self, region: RegionId) -> Result<PlatformOutcome, KindError> {
+        let faults = self.state.lock().await.faults.get(&region).cloned().unwrap_or_default();
+        let ops = ops::recreate_ops(&self.config, region, &faults)?;
+        let journal = self.executor_run(&ops).await?;
+        self.state.lock().await.faults.remove(&region);
+        Ok(PlatformOutcome {
+            operations: journal.operations,
+            notes: journal.notes,
+        })
+    }
+
+    async fn deploy_region(&self, region: RegionId, overrides: &ReleaseOverrides) -> Result<PlatformOutcome, KindError> {
+        let ops = ops::deploy_ops(&self.config, &self.shape, &self.base_values, region, overrides)?;
+        let journal = self.executor_run(&ops).await?;
+        Ok(PlatformOutcome {
+            operations: journal.operations,
+            notes: journal.notes,
+        })
+    }
+
+    async fn release_of(&self, region: RegionId) -> Result<Option<ReleaseStatus>, KindError> {
+        let context = self.config.context(region);
+        let client = self.clients.get(&context).await?;
+        crate::kube::release_status(&client, &self.config, &context, &self.config.namespace(region)).await
+    }
+}
+
+impl Platform for KindBackend {
+    async fn lose_region(&self, region: RegionId, mode: LossMode) -> Result<PlatformOutcome, PlatformError> {
+        self.lose(region, mode).await.map_err(|e| e.into_platform("loseRegion", region))
+    }
+
+    async fn heal_region(&self, region: RegionId) -> Result<PlatformOutcome, PlatformError> {
+        self.heal(region).await.map_err(|e| e.into_platform("healRegion", region))
+    }
+
+    async fn recreate_region(&self, region: RegionId) -> Result<PlatformOutcome, PlatformError> {
+        self.recreate(region).await.map_err(|e| e.into_platform("recreateRegion", region))
+    }
+
+    async fn deploy(&self, region: RegionId, overrides: &ReleaseOverrides) -> Result<PlatformOutcome, PlatformError> {
+        self.deploy_region(region, overrides)
+            .await
+            .map_err(|e| e.into_platform("deploy", region))
+    }
+
+    async fn release(&self, region: RegionId) -> Result<Option<ReleaseStatus>, PlatformError> {
+        self.release_of(region).await.map_err(|e| e.into_platform("release", region))
+    }
+}
+
+/// Read a gateway's cluster and exporter state for diagnostics.
+pub(crate) async fn api_dumps(apis: &HttpApis, via: RegionId) -> Vec<(String, Result<String, String>)> {
+    let topology = apis.topology(via).await.map(|t| format!("{t:#?}")).map_err(|e| e.to_string());
+    let cluster = apis.cluster(via).await.map(|c| format!("{c:#?}")).map_err(|e| e.to_string());
+    let exporters = apis.exporters(via).await.map(|e| format!("{e:#?}")).map_err(|e| e.to_string());
+    vec![
+        ("topology.txt".to_owned(), topology),
+        ("cluster.txt".to_owned(), cluster),
+        ("exporters.txt".to_owned(), exporters),
+    ]
+}
