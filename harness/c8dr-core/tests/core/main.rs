@@ -3,6 +3,7 @@
 
 mod engine;
 mod fake;
+mod mutants;
 mod plans;
 mod props;
 mod support;
