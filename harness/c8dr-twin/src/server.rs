@@ -126,11 +126,24 @@ impl Gate {
         }
     }
 
+    /// Whether the region answers a new connection: the world is advanced to now first, so
+    /// a region whose pods have just become ready answers.
     fn open(&self) -> bool {
         let r = self.region;
         match self.surface {
             Surface::Rest | Surface::Management => self.shared.with(|w| w.region_serves_camunda(r)),
             Surface::Elasticsearch => self.shared.with(|w| w.region_serves_elasticsearch(r)),
+        }
+    }
+
+    /// Whether an established connection may keep reading. Regions stop answering only
+    /// through platform operations, which apply at once, so this does not advance the world
+    /// (it runs on every read).
+    fn still_open(&self) -> bool {
+        let r = self.region;
+        match self.surface {
+            Surface::Rest | Surface::Management => self.shared.peek(|w| w.region_serves_camunda(r)),
+            Surface::Elasticsearch => self.shared.peek(|w| w.region_serves_elasticsearch(r)),
         }
     }
 }
@@ -194,7 +207,7 @@ impl AsyncRead for GatedStream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        if self.gate.as_ref().is_some_and(|g| !g.open()) {
+        if self.gate.as_ref().is_some_and(|g| !g.still_open()) {
             return Poll::Ready(Ok(()));
         }
         Pin::new(&mut self.stream).poll_read(cx, buf)

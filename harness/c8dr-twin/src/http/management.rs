@@ -410,6 +410,20 @@ async fn health() -> Response {
     json(200, &json!({"status": "UP"}))
 }
 
+/// `GET /actuator/health/{probe}`: liveness and startup are up while the pod answers;
+/// readiness fails (503 `DOWN`) while the serving broker is not a cluster member.
+async fn health_probe(State(ctx): State<RegionCtx>, Path(probe): Path<String>) -> Response {
+    let region = ctx.region;
+    let ready = ctx
+        .shared
+        .with(|w| w.serving_broker(region).is_some_and(|b| w.broker_ready(b)));
+    if probe == "readiness" && !ready {
+        json(503, &json!({"status": "DOWN"}))
+    } else {
+        json(200, &json!({"status": "UP"}))
+    }
+}
+
 async fn changes_not_supported() -> Response {
     not_supported(
         "Changing cluster directly is not supported. Use POST /cluster/brokers for scaling the cluster",
@@ -460,7 +474,7 @@ pub(crate) fn router(shared: Arc<Shared>, region: u8) -> Router {
         .route("/actuator/exporting/{op}", post(exporting))
         .route("/actuator/partitions", get(partitions))
         .route("/actuator/health", get(health))
-        .route("/actuator/health/{probe}", get(health))
+        .route("/actuator/health/{probe}", get(health_probe))
         .with_state(ctx);
     observed(r, shared)
 }

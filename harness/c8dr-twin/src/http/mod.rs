@@ -41,6 +41,12 @@ impl Shared {
         f(&mut world)
     }
 
+    /// Locks the world and runs `f` without advancing it.
+    pub(crate) fn peek<R>(&self, f: impl FnOnce(&World) -> R) -> R {
+        let world = self.world.lock().unwrap_or_else(PoisonError::into_inner);
+        f(&world)
+    }
+
     /// Waits (in simulated time) until `due`.
     pub(crate) async fn wait_until(&self, due: SimTime) {
         self.clock.sleep_until(due).await;

@@ -247,6 +247,14 @@ impl World {
         })
     }
 
+    /// Whether broker `b`'s readiness probe passes: it runs and is a member of the cluster
+    /// configuration (the procedure page, failback step 1: new brokers "will not reach the
+    /// Ready state since they are not yet part of a Zeebe cluster").
+    #[must_use]
+    pub fn broker_ready(&self, b: u32) -> bool {
+        self.broker_running(b) && self.cluster.members.contains_key(&b)
+    }
+
     /// The broker whose embedded gateway serves region `r`: its lowest running broker.
     pub(crate) fn serving_broker(&self, r: u8) -> Option<u32> {
         self.brokers
@@ -574,7 +582,8 @@ impl World {
             .filter(|(_, b)| b.region == r)
             .map(|(id, b)| {
                 json!({"nodeId": id, "pod": self.cfg.pod_of(*id),
-                       "status": Self::broker_status_str(b.state)})
+                       "status": Self::broker_status_str(b.state),
+                       "ready": self.broker_ready(*id)})
             })
             .collect();
         let rollout_complete = rel.rollout.is_empty()

@@ -1,0 +1,603 @@
+//! Shared helpers: a twin on a manual clock over real sockets, an HTTP client, the page's
+//! fixtures and comparators for them.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use c8dr_twin::{
+    Binding, Clock, Latencies, ManualClock, RegionEndpoints, RunningTwin, Twin, TwinConfig,
+};
+use reqwest::{Client, Method};
+use serde_json::{Value, json};
+
+/// The process every workload test deploys.
+pub const BPMN: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d">
+  <bpmn:process id="load" isExecutable="true"><bpmn:startEvent id="start"/></bpmn:process>
+</bpmn:definitions>"#;
+
+/// The page's namespaces: region 0 is London, region 1 is Paris, so broker hosts match the
+/// page's example outputs exactly.
+pub fn page_config() -> TwinConfig {
+    TwinConfig::default().with_namespaces(vec![
+        "camunda-london".to_owned(),
+        "camunda-paris".to_owned(),
+    ])
+}
+
+/// The page's layout with exact latencies (no jitter), for tests that check timings.
+pub fn exact_config() -> TwinConfig {
+    page_config().with_latencies(Latencies::default().with_jitter(0.0))
+}
+
+/// One HTTP answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// Status code.
+    pub status: u16,
+    /// Content type, if any.
+    pub content_type: Option<String>,
+    /// `WWW-Authenticate`, if any.
+    pub www_authenticate: Option<String>,
+    /// Raw body.
+    pub text: String,
+}
+
+impl Answer {
+    /// The body as JSON (`Null` when it is not JSON).
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or(Value::Null)
+    }
+}
+
+/// A running twin on a manual clock and a client for it.
+pub struct Env {
+    pub twin: RunningTwin,
+    pub clock: Arc<ManualClock>,
+    pub client: Client,
+    pub auth: Option<(String, String)>,
+}
+
+pub fn client() -> Client {
+    // reqwest is built without a default TLS provider in this workspace.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("client")
+}
+
+impl Env {
+    /// A twin with exact latencies on a manual clock.
+    pub async fn start() -> Self {
+        Self::with_config(exact_config()).await
+    }
+
+    /// A twin with this configuration on a manual clock.
+    pub async fn with_config(config: TwinConfig) -> Self {
+        let clock = Arc::new(ManualClock::new());
+        let auth = Some((config.username.clone(), config.password.clone()));
+        let twin = Twin::with_clock(config, clock.clone())
+            .expect("valid config")
+            .start(Binding::Ephemeral)
+            .await
+            .expect("bind");
+        Self {
+            twin,
+            clock,
+            client: client(),
+            auth,
+        }
+    }
+
+    pub fn region(&self, r: u8) -> RegionEndpoints {
+        self.twin.endpoints().regions[usize::from(r)]
+    }
+
+    pub fn mgmt(&self, r: u8) -> SocketAddr {
+        self.region(r).management
+    }
+
+    pub fn rest(&self, r: u8) -> SocketAddr {
+        self.region(r).rest
+    }
+
+    pub fn es(&self, r: u8) -> SocketAddr {
+        self.region(r).elasticsearch
+    }
+
+    pub fn control(&self) -> SocketAddr {
+        self.twin.endpoints().control
+    }
+
+    /// Simulated time now (ms).
+    pub fn now(&self) -> u64 {
+        self.clock.now()
+    }
+
+    /// Lets `d` of cluster time pass.
+    pub fn advance(&self, d: Duration) {
+        self.clock.advance(d);
+    }
+
+    /// Sends a request; `Err` when nothing answered (connection refused or closed).
+    pub async fn try_send(
+        &self,
+        method: Method,
+        addr: SocketAddr,
+        path: &str,
+        body: Option<&Value>,
+        auth: bool,
+    ) -> Result<Answer, reqwest::Error> {
+        let mut req = self.client.request(method, format!("http://{addr}{path}"));
+        if let Some(b) = body {
+            req = req
+                .header("Content-Type", "application/json")
+                .body(b.to_string());
+        }
+        if auth && let Some((u, p)) = &self.auth {
+            req = req.basic_auth(u, Some(p));
+        }
+        let resp = req.send().await?;
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let content_type = header("content-type");
+        let www_authenticate = header("www-authenticate");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        Ok(Answer {
+            status,
+            content_type,
+            www_authenticate,
+            text,
+        })
+    }
+
+    pub async fn send(
+        &self,
+        method: Method,
+        addr: SocketAddr,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Answer {
+        self.try_send(method.clone(), addr, path, body, true)
+            .await
+            .unwrap_or_else(|e| panic!("{method} {addr}{path} did not answer: {e}"))
+    }
+
+    pub async fn get(&self, addr: SocketAddr, path: &str) -> Answer {
+        self.send(Method::GET, addr, path, None).await
+    }
+
+    pub async fn post(&self, addr: SocketAddr, path: &str, body: Option<&Value>) -> Answer {
+        self.send(Method::POST, addr, path, body).await
+    }
+
+    pub async fn patch(&self, addr: SocketAddr, path: &str, body: &Value) -> Answer {
+        self.send(Method::PATCH, addr, path, Some(body)).await
+    }
+
+    pub async fn put(&self, addr: SocketAddr, path: &str, body: Option<&Value>) -> Answer {
+        self.send(Method::PUT, addr, path, body).await
+    }
+
+    pub async fn delete(&self, addr: SocketAddr, path: &str) -> Answer {
+        self.send(Method::DELETE, addr, path, None).await
+    }
+
+    /// `GET /actuator/cluster` of region `r`, expecting 200.
+    pub async fn cluster(&self, r: u8) -> Value {
+        let a = self.get(self.mgmt(r), "/actuator/cluster").await;
+        assert_eq!(a.status, 200, "{}", a.text);
+        a.json()
+    }
+
+    /// `GET /v2/topology` of region `r`, expecting 200.
+    pub async fn topology(&self, r: u8) -> Value {
+        let a = self.get(self.rest(r), "/v2/topology").await;
+        assert_eq!(a.status, 200, "{}", a.text);
+        a.json()
+    }
+
+    /// `GET /actuator/exporters` of region `r`, expecting 200.
+    pub async fn exporters(&self, r: u8) -> Value {
+        let a = self.get(self.mgmt(r), "/actuator/exporters").await;
+        assert_eq!(a.status, 200, "{}", a.text);
+        a.json()
+    }
+
+    /// The control API's whole state.
+    pub async fn state(&self) -> Value {
+        self.get(self.control(), "/twin/v1/state").await.json()
+    }
+
+    /// Advances time in 100 ms steps until region `r` reports change `id` as completed.
+    pub async fn wait_change(&self, r: u8, id: u64) -> Value {
+        for _ in 0..1_200 {
+            let a = self.get(self.mgmt(r), "/actuator/cluster").await;
+            if a.status == 200 {
+                let c = a.json();
+                if c["lastChange"]["id"] == json!(id) && c["lastChange"]["status"] == "COMPLETED" {
+                    return c;
+                }
+            }
+            self.advance(Duration::from_millis(100));
+        }
+        let last = self.get(self.mgmt(r), "/actuator/cluster").await;
+        panic!(
+            "change {id} did not complete: {} {}",
+            last.status,
+            last.json()["pendingChange"]
+        );
+    }
+
+    /// Advances time in 100 ms steps until every partition has a leader (seen from `r`).
+    pub async fn wait_leaders(&self, r: u8) {
+        for _ in 0..600 {
+            let t = self.topology(r).await;
+            let leaders = t["brokers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|b| b["partitions"].as_array().cloned().unwrap_or_default())
+                .filter(|p| p["role"] == "leader")
+                .count();
+            if leaders == t["partitionsCount"].as_u64().map_or(0, |n| n as usize) {
+                return;
+            }
+            self.advance(Duration::from_millis(100));
+        }
+        panic!("leaders were not elected");
+    }
+
+    /// Control API: lose region `r`.
+    pub async fn lose(&self, r: u8, mode: &str) {
+        let a = self
+            .post(
+                self.control(),
+                &format!("/twin/v1/regions/{r}/lose"),
+                Some(&json!({"mode": mode})),
+            )
+            .await;
+        assert_eq!(a.status, 200, "{}", a.text);
+    }
+
+    /// Control API: recreate region `r` empty.
+    pub async fn recreate(&self, r: u8) {
+        let a = self
+            .post(
+                self.control(),
+                &format!("/twin/v1/regions/{r}/recreate"),
+                None,
+            )
+            .await;
+        assert_eq!(a.status, 200, "{}", a.text);
+    }
+
+    /// Control API: `helm upgrade --install` of region `r` with these overrides.
+    pub async fn release(&self, r: u8, release: &Value) -> Value {
+        let a = self
+            .put(
+                self.control(),
+                &format!("/twin/v1/regions/{r}/release"),
+                Some(release),
+            )
+            .await;
+        assert_eq!(a.status, 202, "{}", a.text);
+        a.json()
+    }
+
+    /// Advances time until region `r`'s rollout is complete.
+    pub async fn wait_rollout(&self, r: u8) {
+        for _ in 0..2_000 {
+            let a = self
+                .get(self.control(), &format!("/twin/v1/regions/{r}/release"))
+                .await;
+            if a.json()["rolloutComplete"] == true {
+                return;
+            }
+            self.advance(Duration::from_millis(250));
+        }
+        panic!("rollout of region {r} did not complete");
+    }
+
+    /// Deploys the test process through region `r`.
+    pub async fn deploy(&self, r: u8) -> Answer {
+        let form = reqwest::multipart::Form::new().part(
+            "resources",
+            reqwest::multipart::Part::bytes(BPMN.as_bytes().to_vec()).file_name("load.bpmn"),
+        );
+        let resp = self
+            .client
+            .post(format!("http://{}/v2/deployments", self.rest(r)))
+            .basic_auth("demo", Some("demo"))
+            .multipart(form)
+            .send()
+            .await
+            .expect("deploy answers");
+        let status = resp.status().as_u16();
+        Answer {
+            status,
+            content_type: resp
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            www_authenticate: None,
+            text: resp.text().await.unwrap_or_default(),
+        }
+    }
+
+    /// Creates an instance of the test process through region `r`.
+    pub async fn create(&self, r: u8) -> Answer {
+        self.post(
+            self.rest(r),
+            "/v2/process-instances",
+            Some(&json!({"processDefinitionId": "load"})),
+        )
+        .await
+    }
+
+    /// Whether region `r`'s REST API (its Elasticsearch) shows instance `key`.
+    pub async fn visible(&self, r: u8, key: &str) -> bool {
+        self.get(self.rest(r), &format!("/v2/process-instances/{key}"))
+            .await
+            .status
+            == 200
+    }
+
+    /// Failover for lost region `lost` (down): force-remove its brokers and disable its
+    /// exporter; returns when both changes completed.
+    pub async fn failover(&self, lost: u8) {
+        let surv = 1 - lost;
+        let remove: Vec<u32> = (0..8).filter(|b| b % 2 == u32::from(lost)).collect();
+        let a = self
+            .patch(
+                self.mgmt(surv),
+                "/actuator/cluster?force=true",
+                &json!({"brokers": {"remove": remove}}),
+            )
+            .await;
+        assert_eq!(a.status, 202, "{}", a.text);
+        self.wait_change(surv, 2).await;
+        let a = self
+            .post(
+                self.mgmt(surv),
+                &format!("/actuator/exporters/camundaregion{lost}/disable"),
+                None,
+            )
+            .await;
+        assert_eq!(a.status, 202, "{}", a.text);
+        self.wait_change(surv, 4).await;
+        self.wait_leaders(surv).await;
+    }
+}
+
+/// The directory of the page's fixtures.
+pub fn fixtures_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/procedure-8.8")
+}
+
+/// A JSON fixture extracted from the procedure page.
+pub fn fixture(name: &str) -> Value {
+    let path = fixtures_dir().join(name);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read fixture {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("fixture {name} is not JSON: {e}"))
+}
+
+/// A jq-like path (`.a.b[0].c`, `.` for the whole value).
+pub fn at<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
+    let mut cur = v;
+    let mut rest = path.trim();
+    rest = rest.strip_prefix('.').unwrap_or(rest);
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix('[') {
+            let end = r.find(']')?;
+            let i: usize = r[..end].trim().parse().ok()?;
+            cur = cur.get(i)?;
+            rest = &r[end + 1..];
+        } else {
+            let end = rest.find(['.', '[']).unwrap_or(rest.len());
+            let key = &rest[..end];
+            if !key.is_empty() {
+                cur = cur.get(key)?;
+            }
+            rest = &rest[end..];
+        }
+        rest = rest.strip_prefix('.').unwrap_or(rest);
+    }
+    Some(cur)
+}
+
+/// broker id → partition ids, from a `/v2/topology` body.
+pub fn topology_partitions(t: &Value) -> Vec<(u64, Vec<u64>)> {
+    t["brokers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|b| {
+            let mut parts: Vec<u64> = b["partitions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|p| p["partitionId"].as_u64())
+                .collect();
+            parts.sort_unstable();
+            (b["nodeId"].as_u64().unwrap_or(u64::MAX), parts)
+        })
+        .collect()
+}
+
+/// broker id → [(partition, priority)], from `/actuator/cluster` brokers (or a topology
+/// list of the same shape, e.g. `expectedTopology`).
+pub fn placement(brokers: &Value) -> Vec<(u64, Vec<(u64, u64)>)> {
+    brokers
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|b| {
+            let parts = b["partitions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| {
+                    (
+                        p["id"].as_u64().unwrap_or(0),
+                        p["priority"].as_u64().unwrap_or(0),
+                    )
+                })
+                .collect();
+            (b["id"].as_u64().unwrap_or(u64::MAX), parts)
+        })
+        .collect()
+}
+
+/// Contract §3.2: the reference placement of 8 brokers, 8 partitions, RF 4.
+pub fn reference_placement() -> Vec<(u64, Vec<(u64, u64)>)> {
+    vec![
+        (0, vec![(1, 4), (6, 1), (7, 2), (8, 3)]),
+        (1, vec![(1, 3), (2, 4), (7, 1), (8, 2)]),
+        (2, vec![(1, 2), (2, 3), (3, 4), (8, 1)]),
+        (3, vec![(1, 1), (2, 2), (3, 3), (4, 4)]),
+        (4, vec![(2, 1), (3, 2), (4, 3), (5, 4)]),
+        (5, vec![(3, 1), (4, 2), (5, 3), (6, 4)]),
+        (6, vec![(4, 1), (5, 2), (6, 3), (7, 4)]),
+        (7, vec![(5, 1), (6, 2), (7, 3), (8, 4)]),
+    ]
+}
+
+/// Compares a `/v2/topology` answer with one of the page's topology examples: the same
+/// brokers (ids, hosts, ports, versions) with the same partitions, the same sizes and
+/// gateway version. Roles are not compared (which replica leads is a Raft outcome the page
+/// only illustrates); instead every healthy partition must have exactly one leader.
+pub fn assert_topology_like(actual: &Value, page: &Value) {
+    assert_eq!(
+        topology_partitions(actual),
+        topology_partitions(page),
+        "brokers and their partitions"
+    );
+    for (a, p) in actual["brokers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .zip(page["brokers"].as_array().into_iter().flatten())
+    {
+        for key in ["nodeId", "host", "port", "version"] {
+            assert_eq!(a[key], p[key], "broker {key}");
+        }
+    }
+    for key in [
+        "clusterSize",
+        "partitionsCount",
+        "replicationFactor",
+        "gatewayVersion",
+    ] {
+        assert_eq!(actual[key], page[key], "{key}");
+    }
+    assert_one_leader_per_healthy_partition(actual);
+}
+
+/// Every partition listed as healthy has exactly one leader; roles and health use the 8.8
+/// vocabulary.
+pub fn assert_one_leader_per_healthy_partition(t: &Value) {
+    let mut leaders: std::collections::BTreeMap<u64, usize> = Default::default();
+    let mut healthy: std::collections::BTreeSet<u64> = Default::default();
+    for b in t["brokers"].as_array().into_iter().flatten() {
+        for p in b["partitions"].as_array().into_iter().flatten() {
+            let id = p["partitionId"].as_u64().unwrap_or(0);
+            assert!(
+                ["leader", "follower", "inactive"].contains(&p["role"].as_str().unwrap_or("")),
+                "{p}"
+            );
+            assert!(
+                ["healthy", "unhealthy", "dead"].contains(&p["health"].as_str().unwrap_or("")),
+                "{p}"
+            );
+            if p["role"] == "leader" {
+                *leaders.entry(id).or_default() += 1;
+            }
+            if p["health"] == "healthy" {
+                healthy.insert(id);
+            }
+        }
+    }
+    for p in healthy {
+        assert_eq!(
+            leaders.get(&p).copied(),
+            Some(1),
+            "leaders of partition {p}"
+        );
+    }
+}
+
+/// Compares a `lastChange` with one of the page's: same id and status, and timestamps in
+/// RFC 3339 with `completedAt` not before `startedAt`.
+pub fn assert_last_change_like(actual: &Value, page: &Value) {
+    assert_eq!(actual["id"], page["id"], "id");
+    assert_eq!(actual["status"], page["status"], "status");
+    let keys = |v: &Value| -> Vec<String> {
+        let mut k: Vec<String> = v
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, _)| k.clone())
+            .collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(actual), keys(page), "fields");
+    let ts = |k: &str| {
+        let s = actual[k].as_str().unwrap_or_default().to_owned();
+        humantime::parse_rfc3339(&s).unwrap_or_else(|e| panic!("{k} = {s}: {e}"))
+    };
+    assert!(ts("completedAt") >= ts("startedAt"));
+}
+
+/// The same JSON structure: objects with the same keys (recursively), arrays whose elements
+/// have the shape of the other's first element, and the same kinds of scalars.
+pub fn assert_same_shape(actual: &Value, page: &Value, path: &str) {
+    match (actual, page) {
+        (Value::Object(a), Value::Object(p)) => {
+            let mut ak: Vec<&String> = a.keys().collect();
+            let mut pk: Vec<&String> = p.keys().collect();
+            ak.sort();
+            pk.sort();
+            assert_eq!(ak, pk, "keys at {path}");
+            for (k, pv) in p {
+                assert_same_shape(&a[k], pv, &format!("{path}.{k}"));
+            }
+        }
+        (Value::Array(a), Value::Array(p)) => {
+            if let Some(first) = p.first() {
+                for (i, av) in a.iter().enumerate() {
+                    assert_same_shape(av, first, &format!("{path}[{i}]"));
+                }
+            }
+        }
+        (Value::Number(_), Value::Number(_))
+        | (Value::String(_), Value::String(_))
+        | (Value::Bool(_), Value::Bool(_))
+        | (Value::Null, Value::Null) => {}
+        (a, p) => panic!("at {path}: {a} has not the shape of {p}"),
+    }
+}
+
+/// Sorted copy of an array of strings.
+pub fn sorted_strings(v: &Value) -> Vec<String> {
+    let mut out: Vec<String> = v
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.as_str().map(str::to_owned))
+        .collect();
+    out.sort();
+    out
+}
