@@ -10,8 +10,10 @@
 //! [`ManualClock`] for tests). Every request locks the world, advances it to the clock's
 //! now and acts, so no background task is needed for correctness.
 //!
-//! Main types: [`TwinConfig`] (topology, credentials, [`Latencies`], time scale),
-//! [`Twin`] (a built world) and [`RunningTwin`] (its listeners, see [`Binding`]).
+//! Main types: [`TwinConfig`] (topology, credentials, [`Latencies`] with their jitter, time
+//! scale, seed), [`Twin`] (a built world) and [`RunningTwin`] (its listeners, see
+//! [`Binding`]). With a [`ManualClock`] and a fixed seed the twin is deterministic: the same
+//! requests at the same simulated times give the same answers.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), c8dr_twin::TwinError> {

@@ -1020,8 +1020,10 @@ impl World {
     ) -> Result<Value, ManagementError> {
         if let Some(p) = &self.cluster.pending {
             return Err(ManagementError::ConcurrentModification(format!(
-                "Cannot apply configuration change. Another configuration change [id={}] is in progress.",
-                p.id
+                "Cannot apply configuration change. Another configuration change [ClusterConfiguration[version={}, pendingChanges=Optional[ClusterChangePlan[id={}, status=IN_PROGRESS, pendingOperations={}]]]] is in progress.",
+                self.cluster.version,
+                p.id,
+                p.pending.len()
             )));
         }
         let ops = ops.map_err(ManagementError::InvalidRequest)?;
