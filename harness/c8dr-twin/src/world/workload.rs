@@ -21,6 +21,9 @@ const TENANT: &str = "<default>";
 /// (`zeebe/gateway/.../ConfigurationDefaults.DEFAULT_REQUEST_TIMEOUT`, 15 s).
 pub const GATEWAY_REQUEST_TIMEOUT_MS: u64 = 15_000;
 
+/// The longest `requestTimeout` the twin honours (one hour of cluster time).
+const MAX_REQUEST_TIMEOUT_MS: u64 = 3_600_000;
+
 /// A REST API error, rendered as RFC 7807 `application/problem+json`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{title}: {detail}")]
@@ -261,7 +264,9 @@ impl World {
         if self.gateway_reaches(r, leader) {
             Ok(leader)
         } else if self.broker_running(leader) {
-            Err(RestError::deadline_exceeded(self.now + timeout_ms))
+            Err(RestError::deadline_exceeded(
+                self.now.saturating_add(timeout_ms),
+            ))
         } else {
             Err(RestError::connection_error())
         }
@@ -420,11 +425,14 @@ impl World {
         let Some(def) = self.workload.definitions.get(&def_key).cloned() else {
             return Err(RestError::new(500, "INTERNAL_ERROR", "definition vanished"));
         };
+        // The body's `requestTimeout` (ms; 0 or absent = the gateway's default), capped at an
+        // hour so that no request can push simulated time out of range.
         let timeout_ms = obj
             .get("requestTimeout")
             .and_then(Value::as_u64)
             .filter(|ms| *ms > 0)
-            .unwrap_or(GATEWAY_REQUEST_TIMEOUT_MS);
+            .unwrap_or(GATEWAY_REQUEST_TIMEOUT_MS)
+            .min(MAX_REQUEST_TIMEOUT_MS);
         let partition = self.dispatch_partition(r);
         self.route_command(r, partition, timeout_ms)?;
         let instance_key = self.next_key(partition);

@@ -186,6 +186,29 @@ async fn s2_3_unreachable_leader_is_504_after_the_request_timeout() {
         .await;
     assert_eq!(a.status, 504, "{}", a.text);
     assert_eq!(env.now() - t1, 5_000);
+    // Absurd timeouts are capped at an hour of cluster time (a twin choice).
+    env.post(env.control(), "/twin/v1/regions/1/heal", None)
+        .await;
+    env.advance(Duration::from_secs(1));
+    env.lose(1, "cutOff").await;
+    // Round robin reaches a partition led across the cut within four attempts.
+    let mut waited = None;
+    for _ in 0..4 {
+        let t2 = env.now();
+        let a = env
+            .post(
+                env.rest(1),
+                "/v2/process-instances",
+                Some(&json!({"processDefinitionId": "load", "requestTimeout": u64::MAX})),
+            )
+            .await;
+        if a.status == 504 {
+            waited = Some(env.now() - t2);
+            break;
+        }
+        assert_eq!(a.status, 200, "{}", a.text);
+    }
+    assert_eq!(waited, Some(3_600_000));
 }
 
 /// §2.3: reads (`GET /v2/process-instances/{key}`, search) come from the serving region's
