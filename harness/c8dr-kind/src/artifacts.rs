@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use c8dr_core::camunda::{BackupRepository, RepositoryKind};
 use c8dr_core::plan::Plan;
 use c8dr_core::region::{ClusterLayout, RegionId};
-use k8s_openapi::api::core::v1::{Container, ContainerPort, Pod, PodSpec, Service, ServicePort, ServiceSpec};
+use k8s_openapi::api::core::v1::{
+    Container, ContainerPort, Pod, PodSpec, Service, ServicePort, ServiceSpec,
+};
 use k8s_openapi::api::networking::v1::{
     IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer,
     NetworkPolicySpec,
@@ -278,14 +280,23 @@ pub fn orchestration_env(
         ));
     }
     if let Some(backup) = &shape.backup {
-        ours.push(env_entry("CAMUNDA_DATA_BACKUP_REPOSITORYNAME", &backup.name));
+        ours.push(env_entry(
+            "CAMUNDA_DATA_BACKUP_REPOSITORYNAME",
+            &backup.name,
+        ));
     }
     for (name, value) in [
         ("ZEEBE_BROKER_CLUSTER_MEMBERSHIP_PROBETIMEOUT", "500ms"),
         ("ZEEBE_BROKER_CLUSTER_MEMBERSHIP_PROBEINTERVAL", "2s"),
         ("ZEEBE_BROKER_CLUSTER_MESSAGECOMPRESSION", "GZIP"),
-        ("ZEEBE_BROKER_GATEWAY_CLUSTER_MEMBERSHIP_PROBETIMEOUT", "500ms"),
-        ("ZEEBE_BROKER_GATEWAY_CLUSTER_MEMBERSHIP_PROBEINTERVAL", "2s"),
+        (
+            "ZEEBE_BROKER_GATEWAY_CLUSTER_MEMBERSHIP_PROBETIMEOUT",
+            "500ms",
+        ),
+        (
+            "ZEEBE_BROKER_GATEWAY_CLUSTER_MEMBERSHIP_PROBEINTERVAL",
+            "2s",
+        ),
         ("ZEEBE_BROKER_GATEWAY_CLUSTER_MESSAGECOMPRESSION", "GZIP"),
     ] {
         ours.push(env_entry(name, value));
@@ -294,10 +305,11 @@ pub fn orchestration_env(
         .iter()
         .filter_map(|e| e.get("name").and_then(Value::as_str).map(str::to_owned))
         .collect();
-    let base: Value = serde_saphyr::from_str(base_values).map_err(|e| KindError::RenderArtifact {
-        what: "the base values file".to_owned(),
-        source: Box::new(e),
-    })?;
+    let base: Value =
+        serde_saphyr::from_str(base_values).map_err(|e| KindError::RenderArtifact {
+            what: "the base values file".to_owned(),
+            source: Box::new(e),
+        })?;
     let mut env: Vec<Value> = base
         .pointer("/orchestration/env")
         .and_then(Value::as_array)
@@ -680,7 +692,10 @@ pub fn probe_service(config: &KindConfig, region: RegionId) -> Service {
 /// The DNS name of a region's probe, as the peer resolves it.
 #[must_use]
 pub fn probe_dns_name(config: &KindConfig, region: RegionId) -> String {
-    format!("{PROBE_NAME}.{}.svc.cluster.local.", config.namespace(region))
+    format!(
+        "{PROBE_NAME}.{}.svc.cluster.local.",
+        config.namespace(region)
+    )
 }
 
 /// The probe pod and Service as one manifest file.

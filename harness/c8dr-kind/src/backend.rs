@@ -50,7 +50,9 @@ struct NoTopology;
 
 impl TopologySource for NoTopology {
     fn brokers(&self, _via: RegionId) -> BoxFuture<'_, Result<Vec<u32>, String>> {
-        Box::pin(std::future::ready(Err("no gateway during clusters up".to_owned())))
+        Box::pin(std::future::ready(Err(
+            "no gateway during clusters up".to_owned()
+        )))
     }
 }
 
@@ -61,7 +63,8 @@ impl ContainerHooks for DockerRm<'_> {
         Box::pin(async move {
             if let ContainerOp::StopMinio = op {
                 // Best effort: the container may not exist (the backend removed it already).
-                let rm = crate::runner::Invocation::new("docker", ["rm", "-f", ops::MINIO_CONTAINER]);
+                let rm =
+                    crate::runner::Invocation::new("docker", ["rm", "-f", ops::MINIO_CONTAINER]);
                 let _ = self.0.run(&rm, self.1.timeouts.command).await;
             }
             Ok(())
@@ -94,7 +97,9 @@ pub async fn clusters_up(
         expected_brokers: None,
         journal: Journal::default(),
     };
-    let existing = executor.command(&crate::commands::kind_get_clusters()).await?;
+    let existing = executor
+        .command(&crate::commands::kind_get_clusters())
+        .await?;
     let existing: Vec<&str> = existing.lines().map(str::trim).collect();
     let (reused, missing): (Vec<RegionId>, Vec<RegionId>) = config
         .region_ids()
@@ -114,7 +119,10 @@ pub async fn clusters_up(
         _ => None,
     });
     for op in &creates {
-        executor.journal.operations.extend(op.render(config, &executor.facts));
+        executor
+            .journal
+            .operations
+            .extend(op.render(config, &executor.facts));
     }
     for result in futures::future::join_all(futures).await {
         result?;
@@ -133,11 +141,16 @@ pub async fn clusters_up(
 ///
 /// # Errors
 /// A `kind delete` failed.
-pub async fn clusters_down(config: &KindConfig, runner: &dyn CommandRunner) -> Result<Journal, KindError> {
+pub async fn clusters_down(
+    config: &KindConfig,
+    runner: &dyn CommandRunner,
+) -> Result<Journal, KindError> {
     config.validate()?;
     let mut journal = Journal::default();
     for op in ops::clusters_down_ops(config) {
-        journal.operations.extend(op.render(config, &Facts::placeholders(config)));
+        journal
+            .operations
+            .extend(op.render(config, &Facts::placeholders(config)));
         match op {
             Operation::Command(invocation) => {
                 run_checked(runner, &invocation, config.timeouts.command).await?;
@@ -242,9 +255,24 @@ impl KindBackend {
                 port,
             };
             let timeout = config.timeouts.port_forward;
-            let rest = portforward::start(clients.clone(), target(config.gateway_service(), 8080), timeout).await?;
-            let management = portforward::start(clients.clone(), target(config.gateway_service(), 9600), timeout).await?;
-            let elasticsearch = portforward::start(clients.clone(), target(config.elasticsearch_service(), 9200), timeout).await?;
+            let rest = portforward::start(
+                clients.clone(),
+                target(config.gateway_service(), 8080),
+                timeout,
+            )
+            .await?;
+            let management = portforward::start(
+                clients.clone(),
+                target(config.gateway_service(), 9600),
+                timeout,
+            )
+            .await?;
+            let elasticsearch = portforward::start(
+                clients.clone(),
+                target(config.elasticsearch_service(), 9200),
+                timeout,
+            )
+            .await?;
             endpoints.push(RegionEndpoints {
                 rest: local_url(&rest)?,
                 management: local_url(&management)?,
@@ -322,7 +350,9 @@ impl KindBackend {
     /// # Errors
     /// The first failed operation.
     pub async fn start(&self) -> Result<PlatformOutcome, KindError> {
-        let mut journal = self.executor_run(&ops::store_ops(&self.config, &self.shape)).await?;
+        let mut journal = self
+            .executor_run(&ops::store_ops(&self.config, &self.shape))
+            .await?;
         let snapshot = match &self.config.snapshot_store {
             SnapshotStore::Minio => {
                 let state = self.state.lock().await;
@@ -414,7 +444,14 @@ impl KindBackend {
     }
 
     async fn heal(&self, region: RegionId) -> Result<PlatformOutcome, KindError> {
-        let faults = self.state.lock().await.faults.get(&region).cloned().unwrap_or_default();
+        let faults = self
+            .state
+            .lock()
+            .await
+            .faults
+            .get(&region)
+            .cloned()
+            .unwrap_or_default();
         let ops = ops::heal_ops(region, &faults)?;
         let journal = self.executor_run(&ops).await?;
         self.state.lock().await.faults.remove(&region);
@@ -425,7 +462,14 @@ impl KindBackend {
     }
 
     async fn recreate(&self, region: RegionId) -> Result<PlatformOutcome, KindError> {
-        let faults = self.state.lock().await.faults.get(&region).cloned().unwrap_or_default();
+        let faults = self
+            .state
+            .lock()
+            .await
+            .faults
+            .get(&region)
+            .cloned()
+            .unwrap_or_default();
         let ops = ops::recreate_ops(&self.config, region, &faults)?;
         let journal = self.executor_run(&ops).await?;
         self.state.lock().await.faults.remove(&region);
@@ -435,8 +479,18 @@ impl KindBackend {
         })
     }
 
-    async fn deploy_region(&self, region: RegionId, overrides: &ReleaseOverrides) -> Result<PlatformOutcome, KindError> {
-        let ops = ops::deploy_ops(&self.config, &self.shape, &self.base_values, region, overrides)?;
+    async fn deploy_region(
+        &self,
+        region: RegionId,
+        overrides: &ReleaseOverrides,
+    ) -> Result<PlatformOutcome, KindError> {
+        let ops = ops::deploy_ops(
+            &self.config,
+            &self.shape,
+            &self.base_values,
+            region,
+            overrides,
+        )?;
         let journal = self.executor_run(&ops).await?;
         Ok(PlatformOutcome {
             operations: journal.operations,
@@ -447,39 +501,76 @@ impl KindBackend {
     async fn release_of(&self, region: RegionId) -> Result<Option<ReleaseStatus>, KindError> {
         let context = self.config.context(region);
         let client = self.clients.get(&context).await?;
-        crate::kube::release_status(&client, &self.config, &context, &self.config.namespace(region)).await
+        crate::kube::release_status(
+            &client,
+            &self.config,
+            &context,
+            &self.config.namespace(region),
+        )
+        .await
     }
 }
 
 impl Platform for KindBackend {
-    async fn lose_region(&self, region: RegionId, mode: LossMode) -> Result<PlatformOutcome, PlatformError> {
-        self.lose(region, mode).await.map_err(|e| e.into_platform("loseRegion", region))
+    async fn lose_region(
+        &self,
+        region: RegionId,
+        mode: LossMode,
+    ) -> Result<PlatformOutcome, PlatformError> {
+        self.lose(region, mode)
+            .await
+            .map_err(|e| e.into_platform("loseRegion", region))
     }
 
     async fn heal_region(&self, region: RegionId) -> Result<PlatformOutcome, PlatformError> {
-        self.heal(region).await.map_err(|e| e.into_platform("healRegion", region))
+        self.heal(region)
+            .await
+            .map_err(|e| e.into_platform("healRegion", region))
     }
 
     async fn recreate_region(&self, region: RegionId) -> Result<PlatformOutcome, PlatformError> {
-        self.recreate(region).await.map_err(|e| e.into_platform("recreateRegion", region))
+        self.recreate(region)
+            .await
+            .map_err(|e| e.into_platform("recreateRegion", region))
     }
 
-    async fn deploy(&self, region: RegionId, overrides: &ReleaseOverrides) -> Result<PlatformOutcome, PlatformError> {
+    async fn deploy(
+        &self,
+        region: RegionId,
+        overrides: &ReleaseOverrides,
+    ) -> Result<PlatformOutcome, PlatformError> {
         self.deploy_region(region, overrides)
             .await
             .map_err(|e| e.into_platform("deploy", region))
     }
 
     async fn release(&self, region: RegionId) -> Result<Option<ReleaseStatus>, PlatformError> {
-        self.release_of(region).await.map_err(|e| e.into_platform("release", region))
+        self.release_of(region)
+            .await
+            .map_err(|e| e.into_platform("release", region))
     }
 }
 
 /// Read a gateway's cluster and exporter state for diagnostics.
-pub(crate) async fn api_dumps(apis: &HttpApis, via: RegionId) -> Vec<(String, Result<String, String>)> {
-    let topology = apis.topology(via).await.map(|t| format!("{t:#?}")).map_err(|e| e.to_string());
-    let cluster = apis.cluster(via).await.map(|c| format!("{c:#?}")).map_err(|e| e.to_string());
-    let exporters = apis.exporters(via).await.map(|e| format!("{e:#?}")).map_err(|e| e.to_string());
+pub(crate) async fn api_dumps(
+    apis: &HttpApis,
+    via: RegionId,
+) -> Vec<(String, Result<String, String>)> {
+    let topology = apis
+        .topology(via)
+        .await
+        .map(|t| format!("{t:#?}"))
+        .map_err(|e| e.to_string());
+    let cluster = apis
+        .cluster(via)
+        .await
+        .map(|c| format!("{c:#?}"))
+        .map_err(|e| e.to_string());
+    let exporters = apis
+        .exporters(via)
+        .await
+        .map(|e| format!("{e:#?}"))
+        .map_err(|e| e.to_string());
     vec![
         ("topology.txt".to_owned(), topology),
         ("cluster.txt".to_owned(), cluster),

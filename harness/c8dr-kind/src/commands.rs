@@ -210,13 +210,13 @@ mod tests {
             "orchestration.profiles.operate".to_owned(),
             ScalarValue::Bool(false),
         );
-        overrides
-            .values
-            .insert("global.image.tag".to_owned(), ScalarValue::String("8.8.1".to_owned()));
-        overrides
-            .env
-            .insert("X".to_owned(), "1".to_owned());
-        let line = helm_upgrade_install(&KindConfig::default(), RegionId(1), &overrides).to_string();
+        overrides.values.insert(
+            "global.image.tag".to_owned(),
+            ScalarValue::String("8.8.1".to_owned()),
+        );
+        overrides.env.insert("X".to_owned(), "1".to_owned());
+        let line =
+            helm_upgrade_install(&KindConfig::default(), RegionId(1), &overrides).to_string();
         assert!(line.contains("--set-string global.image.tag=8.8.1"));
         assert!(line.contains("--set orchestration.profiles.operate=false"));
         assert!(line.contains("-f c8dr-run/kind/helm/region1-env-overrides.yaml"));

@@ -11,7 +11,8 @@ use crate::error::KindError;
 
 /// The kind node image c8dr pins: the default of kind v0.32.0 (its release notes name this
 /// digest). Node images from v0.32.0 on need kind ≥ 0.32 for `kind load`.
-pub const DEFAULT_NODE_IMAGE: &str = "kindest/node:v1.36.1@sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5";
+pub const DEFAULT_NODE_IMAGE: &str =
+    "kindest/node:v1.36.1@sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5";
 /// The Camunda chart version c8dr pins (chart 13.x = Camunda 8.8).
 pub const DEFAULT_CHART_VERSION: &str = "13.12.7";
 /// The Helm repository of the Camunda chart.
@@ -429,10 +430,7 @@ impl KindConfig {
         }
         if self.regions != 2 {
             return Err(KindError::InvalidConfig {
-                message: format!(
-                    "the kind backend runs two regions, not {}",
-                    self.regions
-                ),
+                message: format!("the kind backend runs two regions, not {}", self.regions),
             });
         }
         if self.networks.len() < usize::from(self.regions) {
@@ -445,7 +443,9 @@ impl KindConfig {
             for subnet in [&network.pod_subnet, &network.service_subnet] {
                 if subnets.contains(&subnet.as_str()) {
                     return Err(KindError::InvalidConfig {
-                        message: format!("subnet {subnet} is used twice; regions need non-overlapping subnets"),
+                        message: format!(
+                            "subnet {subnet} is used twice; regions need non-overlapping subnets"
+                        ),
                     });
                 }
                 subnets.push(subnet);
@@ -469,8 +469,7 @@ impl KindConfig {
     /// # Errors
     /// [`KindError::ContextNotAllowed`].
     pub fn check_context(&self, context: &str) -> Result<(), KindError> {
-        if context.starts_with("kind-c8dr-") || self.allowed_contexts.iter().any(|c| c == context)
-        {
+        if context.starts_with("kind-c8dr-") || self.allowed_contexts.iter().any(|c| c == context) {
             Ok(())
         } else {
             Err(KindError::ContextNotAllowed {
@@ -527,7 +526,10 @@ mod tests {
             config.realisation(LossMode::CutOff),
             LossRealisation::NetworkPolicy
         );
-        assert_eq!(config.realisation(LossMode::Down), LossRealisation::NodePause);
+        assert_eq!(
+            config.realisation(LossMode::Down),
+            LossRealisation::NodePause
+        );
         let config = config.with_loss_mode(LossRealisation::ClusterDelete);
         assert_eq!(
             config.realisation(LossMode::CutOff),

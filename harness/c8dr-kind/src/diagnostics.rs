@@ -54,10 +54,16 @@ pub(crate) async fn collect(backend: &KindBackend, dir: &Path) -> Result<Vec<Pat
                             let name = pod.metadata.name.clone().unwrap_or_default();
                             let own: Vec<_> = events
                                 .iter()
-                                .filter(|e| e.involved_object.name.as_deref() == Some(name.as_str()))
+                                .filter(|e| {
+                                    e.involved_object.name.as_deref() == Some(name.as_str())
+                                })
                                 .collect();
                             let describe = format!("{}\n--- events ---\n{}", json(pod), json(&own));
-                            write(&base.join(format!("describe/{name}.txt")), &describe, &mut written)?;
+                            write(
+                                &base.join(format!("describe/{name}.txt")),
+                                &describe,
+                                &mut written,
+                            )?;
                             let containers: Vec<String> = pod
                                 .spec
                                 .as_ref()
@@ -65,13 +71,26 @@ pub(crate) async fn collect(backend: &KindBackend, dir: &Path) -> Result<Vec<Pat
                                 .unwrap_or_default();
                             for container in containers {
                                 for previous in [false, true] {
-                                    match crate::kube::container_log(&client, &context, &namespace, &name, &container, previous).await {
+                                    match crate::kube::container_log(
+                                        &client, &context, &namespace, &name, &container, previous,
+                                    )
+                                    .await
+                                    {
                                         Ok(log) => {
                                             let suffix = if previous { "-previous" } else { "" };
-                                            write(&base.join(format!("logs/{name}-{container}{suffix}.log")), &log, &mut written)?;
+                                            write(
+                                                &base.join(format!(
+                                                    "logs/{name}-{container}{suffix}.log"
+                                                )),
+                                                &log,
+                                                &mut written,
+                                            )?;
                                         }
                                         Err(error) if !previous => {
-                                            let _ = writeln!(errors, "{region}: logs of {name}/{container}: {error}");
+                                            let _ = writeln!(
+                                                errors,
+                                                "{region}: logs of {name}/{container}: {error}"
+                                            );
                                         }
                                         Err(_) => {}
                                     }
@@ -84,7 +103,11 @@ pub(crate) async fn collect(backend: &KindBackend, dir: &Path) -> Result<Vec<Pat
                     }
                 }
                 match crate::kube::fault_policies(&client, &context, &namespace).await {
-                    Ok(policies) => write(&base.join("fault-policies.txt"), &policies.join("\n"), &mut written)?,
+                    Ok(policies) => write(
+                        &base.join("fault-policies.txt"),
+                        &policies.join("\n"),
+                        &mut written,
+                    )?,
                     Err(error) => {
                         let _ = writeln!(errors, "{region}: policies: {error}");
                     }
@@ -104,7 +127,9 @@ pub(crate) async fn collect(backend: &KindBackend, dir: &Path) -> Result<Vec<Pat
         }
         let kind_dir = dir.join(format!("kind/{}", config.cluster_name(region)));
         let export = crate::commands::kind_export_logs(config, region, &kind_dir);
-        if let Err(error) = crate::runner::run_checked(backend.runner(), &export, config.timeouts.command).await {
+        if let Err(error) =
+            crate::runner::run_checked(backend.runner(), &export, config.timeouts.command).await
+        {
             let _ = writeln!(errors, "{region}: {error}");
         }
     }

@@ -71,7 +71,7 @@ pub enum KindError {
         namespace: String,
         /// The API error.
         #[source]
-        source: kube::Error,
+        source: Box<kube::Error>,
     },
     /// A generated file could not be written.
     #[error("could not write {}", path.display())]

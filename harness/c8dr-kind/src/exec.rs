@@ -78,7 +78,9 @@ pub struct Executor<'a> {
 
 impl std::fmt::Debug for Executor<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Executor").field("journal", &self.journal).finish_non_exhaustive()
+        f.debug_struct("Executor")
+            .field("journal", &self.journal)
+            .finish_non_exhaustive()
     }
 }
 
@@ -121,7 +123,9 @@ impl Executor<'_> {
             };
             match (op, fallback) {
                 (Operation::Check(check @ Check::LossProved { lost, .. }), Some(block)) => {
-                    self.journal.operations.extend(op.render(self.config, &self.facts));
+                    self.journal
+                        .operations
+                        .extend(op.render(self.config, &self.facts));
                     match self.check(check).await {
                         Ok(()) => {}
                         Err(KindError::LossNotProved { remaining, .. }) => {
@@ -151,43 +155,64 @@ impl Executor<'_> {
             }
             Operation::Note(note) => {
                 tracing::info!("{note}");
-                self.journal.operations.extend(op.render(self.config, &self.facts));
+                self.journal
+                    .operations
+                    .extend(op.render(self.config, &self.facts));
             }
             Operation::Discover => {
-                for (index, invocation) in crate::ops::discover_invocations(self.config).iter().enumerate() {
+                for (index, invocation) in crate::ops::discover_invocations(self.config)
+                    .iter()
+                    .enumerate()
+                {
                     self.journal.operations.push(invocation.to_string());
                     // A node that does not exist (its cluster was deleted) keeps its placeholder.
-                    match self.runner.run(invocation, self.config.timeouts.command).await {
+                    match self
+                        .runner
+                        .run(invocation, self.config.timeouts.command)
+                        .await
+                    {
                         Ok(output) if output.success() && !output.stdout.trim().is_empty() => {
                             if let Some(slot) = self.facts.node_ips.get_mut(index) {
                                 *slot = output.stdout.trim().to_owned();
                             }
                         }
-                        Ok(output) => tracing::debug!(command = %invocation, stderr = %output.stderr.trim(), "node not found"),
+                        Ok(output) => {
+                            tracing::debug!(command = %invocation, stderr = %output.stderr.trim(), "node not found")
+                        }
                         Err(error) => return Err(error),
                     }
                 }
             }
             Operation::Routes { region, peer } => {
-                for invocation in crate::ops::route_invocations(self.config, *region, *peer, &self.facts) {
+                for invocation in
+                    crate::ops::route_invocations(self.config, *region, *peer, &self.facts)
+                {
                     self.command(&invocation).await?;
                 }
             }
             Operation::WriteFile { path, content, .. } => {
-                self.journal.operations.extend(op.render(self.config, &self.facts));
+                self.journal
+                    .operations
+                    .extend(op.render(self.config, &self.facts));
                 write_file(path, content)?;
             }
             Operation::IfLossNotProved(_) => {}
             Operation::Container(container) => {
-                self.journal.operations.extend(op.render(self.config, &self.facts));
+                self.journal
+                    .operations
+                    .extend(op.render(self.config, &self.facts));
                 self.containers.run(container).await?;
             }
             Operation::Kube(kube_op) => {
-                self.journal.operations.extend(op.render(self.config, &self.facts));
+                self.journal
+                    .operations
+                    .extend(op.render(self.config, &self.facts));
                 self.kube(kube_op).await?;
             }
             Operation::Check(check) => {
-                self.journal.operations.extend(op.render(self.config, &self.facts));
+                self.journal
+                    .operations
+                    .extend(op.render(self.config, &self.facts));
                 self.check(check).await?;
             }
         }
@@ -211,8 +236,14 @@ impl Executor<'_> {
             KubeAction::DeleteNetworkPolicy { name } => {
                 k::delete_network_policy(&client, ctx, ns, name).await
             }
-            KubeAction::ApplyS3Secret => match self.s3_credentials.clone().or_else(|| self.containers.s3_credentials()) {
-                Some((access, secret)) => k::apply_s3_secret(&client, ctx, ns, &access, &secret).await,
+            KubeAction::ApplyS3Secret => match self
+                .s3_credentials
+                .clone()
+                .or_else(|| self.containers.s3_credentials())
+            {
+                Some((access, secret)) => {
+                    k::apply_s3_secret(&client, ctx, ns, &access, &secret).await
+                }
                 None => Err(KindError::Unexpected {
                     what: "the S3 secret".to_owned(),
                     detail: "no snapshot store credentials (MinIO not started)".to_owned(),
@@ -269,7 +300,10 @@ impl Executor<'_> {
                 let (ctx, ns) = (self.config.context(*region), self.config.namespace(*region));
                 let client = self.clients.get(&ctx).await?;
                 loop {
-                    if k::running_pod_ip(&client, &ctx, &ns, PROBE_NAME).await?.is_some() {
+                    if k::running_pod_ip(&client, &ctx, &ns, PROBE_NAME)
+                        .await?
+                        .is_some()
+                    {
                         return Ok(());
                     }
                     if started.elapsed() >= timeout {
@@ -294,9 +328,14 @@ impl Executor<'_> {
                     let url = if dns {
                         Some(crate::ops::probe_dns_url(self.config, *to))
                     } else {
-                        k::running_pod_ip(&to_client, &self.config.context(*to), &self.config.namespace(*to), PROBE_NAME)
-                            .await?
-                            .map(|ip| crate::ops::probe_ip_url(&ip))
+                        k::running_pod_ip(
+                            &to_client,
+                            &self.config.context(*to),
+                            &self.config.namespace(*to),
+                            PROBE_NAME,
+                        )
+                        .await?
+                        .map(|ip| crate::ops::probe_ip_url(&ip))
                     };
                     if let Some(url) = url {
                         match k::exec_stdout(
@@ -351,32 +390,29 @@ impl Executor<'_> {
                     tokio::time::sleep(self.poll).await;
                 }
             }
-            Check::Installed { via, timeout } => {
-                loop {
-                    let last = match self.topology.brokers(*via).await {
-                        Ok(brokers)
-                            if !brokers.is_empty()
-                                && self.expected_brokers.is_none_or(|n| brokers.len() >= n) =>
-                        {
-                            return Ok(());
-                        }
-                        Ok(brokers) => format!("brokers {brokers:?}"),
-                        Err(error) => error,
-                    };
-                    if started.elapsed() >= *timeout {
-                        return Err(KindError::WaitTimedOut {
-                            what: "every broker in the topology".to_owned(),
-                            context: self.config.context(*via),
-                            timeout: *timeout,
-                            last,
-                        });
+            Check::Installed { via, timeout } => loop {
+                let last = match self.topology.brokers(*via).await {
+                    Ok(brokers)
+                        if !brokers.is_empty()
+                            && self.expected_brokers.is_none_or(|n| brokers.len() >= n) =>
+                    {
+                        return Ok(());
                     }
-                    tokio::time::sleep(self.poll).await;
+                    Ok(brokers) => format!("brokers {brokers:?}"),
+                    Err(error) => error,
+                };
+                if started.elapsed() >= *timeout {
+                    return Err(KindError::WaitTimedOut {
+                        what: "every broker in the topology".to_owned(),
+                        context: self.config.context(*via),
+                        timeout: *timeout,
+                        last,
+                    });
                 }
-            }
+                tokio::time::sleep(self.poll).await;
+            },
         }
     }
-
 }
 
 /// A [`ContainerHooks`] that refuses (for paths without a snapshot store).

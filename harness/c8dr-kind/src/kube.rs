@@ -7,13 +7,13 @@ use std::sync::Mutex;
 
 use c8dr_core::camunda::ReleaseStatus;
 use futures::future::BoxFuture;
+use k8s_openapi::ByteString;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{
     ConfigMap, Event, Namespace, PersistentVolumeClaim, Pod, Secret, Service,
 };
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use k8s_openapi::ByteString;
 use kube::api::{Api, DeleteParams, ListParams, LogParams, Patch, PatchParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
@@ -113,7 +113,11 @@ impl KubeClients {
     }
 }
 
-fn call_err(operation: impl Into<String>, context: &str, namespace: &str) -> impl FnOnce(kube::Error) -> KindError {
+fn call_err(
+    operation: impl Into<String>,
+    context: &str,
+    namespace: &str,
+) -> impl FnOnce(kube::Error) -> KindError {
     let operation = operation.into();
     let context = context.to_owned();
     let namespace = namespace.to_owned();
@@ -121,7 +125,7 @@ fn call_err(operation: impl Into<String>, context: &str, namespace: &str) -> imp
         operation,
         context,
         namespace,
-        source,
+        source: Box::new(source),
     }
 }
 
@@ -137,7 +141,11 @@ fn apply_params() -> PatchParams {
 ///
 /// # Errors
 /// The API call failed.
-pub async fn ensure_namespace(client: &Client, context: &str, namespace: &str) -> Result<(), KindError> {
+pub async fn ensure_namespace(
+    client: &Client,
+    context: &str,
+    namespace: &str,
+) -> Result<(), KindError> {
     let api: Api<Namespace> = Api::all(client.clone());
     tracing::debug!(context, namespace, "ensure namespace");
     let ns = Namespace {
@@ -150,7 +158,11 @@ pub async fn ensure_namespace(client: &Client, context: &str, namespace: &str) -
     match api.create(&PostParams::default(), &ns).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(status)) if status.code == 409 => Ok(()),
-        Err(e) => Err(call_err(format!("create namespace {namespace}"), context, namespace)(e)),
+        Err(e) => Err(call_err(
+            format!("create namespace {namespace}"),
+            context,
+            namespace,
+        )(e)),
     }
 }
 
@@ -177,7 +189,11 @@ pub async fn apply_network_policy(
     }
     api.patch(&name, &apply_params(), &Patch::Apply(&body))
         .await
-        .map_err(call_err(format!("apply NetworkPolicy {name}"), context, namespace))?;
+        .map_err(call_err(
+            format!("apply NetworkPolicy {name}"),
+            context,
+            namespace,
+        ))?;
     Ok(())
 }
 
@@ -196,7 +212,11 @@ pub async fn delete_network_policy(
     match api.delete(name, &DeleteParams::default()).await {
         Ok(_) => Ok(()),
         Err(e) if is_not_found(&e) => Ok(()),
-        Err(e) => Err(call_err(format!("delete NetworkPolicy {name}"), context, namespace)(e)),
+        Err(e) => Err(call_err(
+            format!("delete NetworkPolicy {name}"),
+            context,
+            namespace,
+        )(e)),
     }
 }
 
@@ -204,14 +224,22 @@ pub async fn delete_network_policy(
 ///
 /// # Errors
 /// The API call failed.
-pub async fn fault_policies(client: &Client, context: &str, namespace: &str) -> Result<Vec<String>, KindError> {
+pub async fn fault_policies(
+    client: &Client,
+    context: &str,
+    namespace: &str,
+) -> Result<Vec<String>, KindError> {
     let api: Api<NetworkPolicy> = Api::namespaced(client.clone(), namespace);
     let (key, value) = artifacts::FAULT_LABEL;
     let list = api
         .list(&ListParams::default().labels(&format!("{key}={value}")))
         .await
         .map_err(call_err("list NetworkPolicies", context, namespace))?;
-    Ok(list.items.into_iter().filter_map(|p| p.metadata.name).collect())
+    Ok(list
+        .items
+        .into_iter()
+        .filter_map(|p| p.metadata.name)
+        .collect())
 }
 
 /// Create or update the S3 credentials Secret (values never logged).
@@ -225,19 +253,26 @@ pub async fn apply_s3_secret(
     access_key: &str,
     secret_key: &str,
 ) -> Result<(), KindError> {
-    tracing::debug!(context, namespace, secret = S3_SECRET, "apply Secret (values redacted)");
+    tracing::debug!(
+        context,
+        namespace,
+        secret = S3_SECRET,
+        "apply Secret (values redacted)"
+    );
     let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
-    let data: BTreeMap<String, ByteString> = [
-        ("S3_ACCESS_KEY", access_key),
-        ("S3_SECRET_KEY", secret_key),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), ByteString(v.as_bytes().to_vec())))
-    .collect();
+    let data: BTreeMap<String, ByteString> =
+        [("S3_ACCESS_KEY", access_key), ("S3_SECRET_KEY", secret_key)]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), ByteString(v.as_bytes().to_vec())))
+            .collect();
     let secret = Secret {
         metadata: ObjectMeta {
             name: Some(S3_SECRET.to_owned()),
-            labels: Some([(MANAGED_BY_LABEL.0.to_owned(), MANAGED_BY_LABEL.1.to_owned())].into_iter().collect()),
+            labels: Some(
+                [(MANAGED_BY_LABEL.0.to_owned(), MANAGED_BY_LABEL.1.to_owned())]
+                    .into_iter()
+                    .collect(),
+            ),
             ..ObjectMeta::default()
         },
         data: Some(data),
@@ -253,7 +288,11 @@ pub async fn apply_s3_secret(
     }
     api.patch(S3_SECRET, &apply_params(), &Patch::Apply(&body))
         .await
-        .map_err(call_err(format!("apply Secret {S3_SECRET}"), context, namespace))?;
+        .map_err(call_err(
+            format!("apply Secret {S3_SECRET}"),
+            context,
+            namespace,
+        ))?;
     Ok(())
 }
 
@@ -262,13 +301,17 @@ pub async fn apply_s3_secret(
 ///
 /// # Errors
 /// The API calls failed.
-pub async fn patch_coredns(client: &Client, context: &str, block: Option<&str>) -> Result<String, KindError> {
+pub async fn patch_coredns(
+    client: &Client,
+    context: &str,
+    block: Option<&str>,
+) -> Result<String, KindError> {
     let namespace = "kube-system";
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), namespace);
-    let current = api
-        .get("coredns")
-        .await
-        .map_err(call_err("get ConfigMap coredns", context, namespace))?;
+    let current =
+        api.get("coredns")
+            .await
+            .map_err(call_err("get ConfigMap coredns", context, namespace))?;
     let existing = current
         .data
         .as_ref()
@@ -291,7 +334,11 @@ pub async fn patch_coredns(client: &Client, context: &str, block: Option<&str>) 
 ///
 /// # Errors
 /// The API calls failed.
-pub async fn apply_probe(client: &Client, config: &KindConfig, region: c8dr_core::region::RegionId) -> Result<(), KindError> {
+pub async fn apply_probe(
+    client: &Client,
+    config: &KindConfig,
+    region: c8dr_core::region::RegionId,
+) -> Result<(), KindError> {
     let context = config.context(region);
     let namespace = config.namespace(region);
     tracing::debug!(%context, %namespace, "apply probe");
@@ -309,8 +356,14 @@ pub async fn apply_probe(client: &Client, config: &KindConfig, region: c8dr_core
                 source: Box::new(e),
             })
     };
-    let pod = render(serde_json::to_value(artifacts::probe_pod(config, region)), "Pod")?;
-    let service = render(serde_json::to_value(artifacts::probe_service(config, region)), "Service")?;
+    let pod = render(
+        serde_json::to_value(artifacts::probe_pod(config, region)),
+        "Pod",
+    )?;
+    let service = render(
+        serde_json::to_value(artifacts::probe_service(config, region)),
+        "Service",
+    )?;
     let pods: Api<Pod> = Api::namespaced(client.clone(), &namespace);
     pods.patch(PROBE_NAME, &apply_params(), &Patch::Apply(&pod))
         .await
@@ -327,7 +380,11 @@ pub async fn apply_probe(client: &Client, config: &KindConfig, region: c8dr_core
 ///
 /// # Errors
 /// The API calls failed otherwise.
-pub async fn delete_probe(client: &Client, context: &str, namespace: &str) -> Result<(), KindError> {
+pub async fn delete_probe(
+    client: &Client,
+    context: &str,
+    namespace: &str,
+) -> Result<(), KindError> {
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
     let dp = DeleteParams {
         grace_period_seconds: Some(0),
@@ -350,7 +407,12 @@ pub async fn delete_probe(client: &Client, context: &str, namespace: &str) -> Re
 ///
 /// # Errors
 /// The API call failed.
-pub async fn running_pod_ip(client: &Client, context: &str, namespace: &str, name: &str) -> Result<Option<String>, KindError> {
+pub async fn running_pod_ip(
+    client: &Client,
+    context: &str,
+    namespace: &str,
+    name: &str,
+) -> Result<Option<String>, KindError> {
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
     let pod = match pods.get(name).await {
         Ok(pod) => pod,
@@ -379,10 +441,11 @@ pub async fn exec_stdout(
     let line = command.join(" ");
     tracing::debug!(context, namespace, pod, command = %line, "exec");
     let params = kube::api::AttachParams::default().stderr(true).stdout(true);
-    let mut attached = pods
-        .exec(pod, command, &params)
-        .await
-        .map_err(call_err(format!("exec `{line}` in pod {pod}"), context, namespace))?;
+    let mut attached = pods.exec(pod, command, &params).await.map_err(call_err(
+        format!("exec `{line}` in pod {pod}"),
+        context,
+        namespace,
+    ))?;
     let mut stdout = String::new();
     if let Some(mut out) = attached.stdout() {
         let _ = out.read_to_string(&mut stdout).await;
@@ -405,7 +468,11 @@ pub async fn exec_stdout(
 ///
 /// # Errors
 /// The API call failed.
-pub async fn restart_pods(client: &Client, context: &str, namespace: &str) -> Result<(), KindError> {
+pub async fn restart_pods(
+    client: &Client,
+    context: &str,
+    namespace: &str,
+) -> Result<(), KindError> {
     tracing::debug!(context, namespace, "delete all pods");
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
     pods.delete_collection(&DeleteParams::default(), &ListParams::default())
@@ -423,7 +490,11 @@ pub async fn delete_pvcs(client: &Client, context: &str, namespace: &str) -> Res
     let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), namespace);
     pvcs.delete_collection(&DeleteParams::default(), &ListParams::default())
         .await
-        .map_err(call_err("delete PersistentVolumeClaims", context, namespace))?;
+        .map_err(call_err(
+            "delete PersistentVolumeClaims",
+            context,
+            namespace,
+        ))?;
     Ok(())
 }
 
@@ -431,17 +502,23 @@ pub async fn delete_pvcs(client: &Client, context: &str, namespace: &str) -> Res
 ///
 /// # Errors
 /// The API calls failed.
-pub async fn remaining(client: &Client, context: &str, namespace: &str) -> Result<(usize, usize), KindError> {
+pub async fn remaining(
+    client: &Client,
+    context: &str,
+    namespace: &str,
+) -> Result<(usize, usize), KindError> {
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
     let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), namespace);
-    let p = pods
-        .list(&ListParams::default())
-        .await
-        .map_err(call_err("list pods", context, namespace))?;
-    let v = pvcs
-        .list(&ListParams::default())
-        .await
-        .map_err(call_err("list PersistentVolumeClaims", context, namespace))?;
+    let p = pods.list(&ListParams::default()).await.map_err(call_err(
+        "list pods",
+        context,
+        namespace,
+    ))?;
+    let v = pvcs.list(&ListParams::default()).await.map_err(call_err(
+        "list PersistentVolumeClaims",
+        context,
+        namespace,
+    ))?;
     Ok((p.items.len(), v.items.len()))
 }
 
@@ -450,12 +527,18 @@ pub async fn remaining(client: &Client, context: &str, namespace: &str) -> Resul
 ///
 /// # Errors
 /// [`KindError::NoPod`] or a failed API call.
-pub async fn pod_for_service(client: &Client, context: &str, namespace: &str, service: &str) -> Result<String, KindError> {
+pub async fn pod_for_service(
+    client: &Client,
+    context: &str,
+    namespace: &str,
+    service: &str,
+) -> Result<String, KindError> {
     let services: Api<Service> = Api::namespaced(client.clone(), namespace);
-    let svc = services
-        .get(service)
-        .await
-        .map_err(call_err(format!("get Service {service}"), context, namespace))?;
+    let svc = services.get(service).await.map_err(call_err(
+        format!("get Service {service}"),
+        context,
+        namespace,
+    ))?;
     let selector = svc
         .spec
         .and_then(|s| s.selector)
@@ -476,7 +559,11 @@ pub async fn pod_for_service(client: &Client, context: &str, namespace: &str, se
     let list = pods
         .list(&ListParams::default().labels(&selector))
         .await
-        .map_err(call_err(format!("list pods of Service {service}"), context, namespace))?;
+        .map_err(call_err(
+            format!("list pods of Service {service}"),
+            context,
+            namespace,
+        ))?;
     let running: Vec<&Pod> = list
         .items
         .iter()
@@ -561,7 +648,12 @@ pub fn statefulset_rolled_out(sts: &StatefulSet, pods: &[Pod]) -> bool {
 ///
 /// # Errors
 /// The API calls failed.
-pub async fn release_status(client: &Client, config: &KindConfig, context: &str, namespace: &str) -> Result<Option<ReleaseStatus>, KindError> {
+pub async fn release_status(
+    client: &Client,
+    config: &KindConfig,
+    context: &str,
+    namespace: &str,
+) -> Result<Option<ReleaseStatus>, KindError> {
     // Helm 3 keeps each revision in a Secret labelled owner=helm,name=<release>.
     let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
     let releases = secrets
@@ -578,7 +670,14 @@ pub async fn release_status(client: &Client, config: &KindConfig, context: &str,
                 .and_then(|l| l.get("status"))
                 .is_some_and(|status| status == "deployed")
         })
-        .filter_map(|s| s.metadata.labels.as_ref()?.get("version")?.parse::<u64>().ok())
+        .filter_map(|s| {
+            s.metadata
+                .labels
+                .as_ref()?
+                .get("version")?
+                .parse::<u64>()
+                .ok()
+        })
         .max();
     let Some(revision) = revision else {
         return Ok(None);
@@ -587,13 +686,25 @@ pub async fn release_status(client: &Client, config: &KindConfig, context: &str,
     let zeebe = match statefulsets.get(&config.zeebe_name()).await {
         Ok(sts) => Some(sts),
         Err(e) if is_not_found(&e) => None,
-        Err(e) => return Err(call_err(format!("get StatefulSet {}", config.zeebe_name()), context, namespace)(e)),
+        Err(e) => {
+            return Err(call_err(
+                format!("get StatefulSet {}", config.zeebe_name()),
+                context,
+                namespace,
+            )(e));
+        }
     };
     let configmaps: Api<ConfigMap> = Api::namespaced(client.clone(), namespace);
     let from_configmap = match configmaps.get(&config.unified_configmap()).await {
         Ok(cm) => profiles_from_configmap(&cm),
         Err(e) if is_not_found(&e) => None,
-        Err(e) => return Err(call_err(format!("get ConfigMap {}", config.unified_configmap()), context, namespace)(e)),
+        Err(e) => {
+            return Err(call_err(
+                format!("get ConfigMap {}", config.unified_configmap()),
+                context,
+                namespace,
+            )(e));
+        }
     };
     let active_profiles = from_configmap
         .or_else(|| zeebe.as_ref().and_then(profiles_from_statefulset))
@@ -612,7 +723,13 @@ pub async fn release_status(client: &Client, config: &KindConfig, context: &str,
                     rollout_complete = false;
                     continue;
                 }
-                Err(e) => return Err(call_err(format!("get StatefulSet {name}"), context, namespace)(e)),
+                Err(e) => {
+                    return Err(call_err(
+                        format!("get StatefulSet {name}"),
+                        context,
+                        namespace,
+                    )(e));
+                }
             },
         };
         let selector = sts
@@ -628,7 +745,11 @@ pub async fn release_status(client: &Client, config: &KindConfig, context: &str,
         let list = pods
             .list(&ListParams::default().labels(&selector))
             .await
-            .map_err(call_err(format!("list pods of StatefulSet {name}"), context, namespace))?;
+            .map_err(call_err(
+                format!("list pods of StatefulSet {name}"),
+                context,
+                namespace,
+            ))?;
         rollout_complete &= statefulset_rolled_out(&sts, &list.items);
     }
     Ok(Some(ReleaseStatus {
@@ -642,7 +763,11 @@ pub async fn release_status(client: &Client, config: &KindConfig, context: &str,
 ///
 /// # Errors
 /// The API call failed.
-pub async fn list_pods(client: &Client, context: &str, namespace: &str) -> Result<Vec<Pod>, KindError> {
+pub async fn list_pods(
+    client: &Client,
+    context: &str,
+    namespace: &str,
+) -> Result<Vec<Pod>, KindError> {
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
     Ok(pods
         .list(&ListParams::default())
@@ -655,7 +780,11 @@ pub async fn list_pods(client: &Client, context: &str, namespace: &str) -> Resul
 ///
 /// # Errors
 /// The API call failed.
-pub async fn list_events(client: &Client, context: &str, namespace: &str) -> Result<Vec<Event>, KindError> {
+pub async fn list_events(
+    client: &Client,
+    context: &str,
+    namespace: &str,
+) -> Result<Vec<Event>, KindError> {
     let events: Api<Event> = Api::namespaced(client.clone(), namespace);
     Ok(events
         .list(&ListParams::default())
@@ -682,7 +811,9 @@ pub async fn container_log(
         previous,
         ..LogParams::default()
     };
-    pods.logs(pod, &params)
-        .await
-        .map_err(call_err(format!("get logs of {pod}/{container}"), context, namespace))
+    pods.logs(pod, &params).await.map_err(call_err(
+        format!("get logs of {pod}/{container}"),
+        context,
+        namespace,
+    ))
 }

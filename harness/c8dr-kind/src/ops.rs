@@ -184,10 +184,7 @@ pub const MINIO_CONTAINER: &str = "c8dr-minio";
 pub const MINIO_USER: &str = "c8dr";
 
 fn kubectl(op: &KubeOp) -> String {
-    format!(
-        "kubectl --context {} -n {}",
-        op.context, op.namespace
-    )
+    format!("kubectl --context {} -n {}", op.context, op.namespace)
 }
 
 fn shown(path: &std::path::Path) -> String {
@@ -267,7 +264,9 @@ impl Operation {
                 ),
             ],
             Operation::Container(ContainerOp::StopMinio) => {
-                vec![format!("docker rm -f {MINIO_CONTAINER}  # via testcontainers")]
+                vec![format!(
+                    "docker rm -f {MINIO_CONTAINER}  # via testcontainers"
+                )]
             }
             Operation::Check(check) => vec![render_check(config, check)],
             Operation::Kube(op) => vec![render_kube(op)],
@@ -300,9 +299,9 @@ fn render_kube(op: &KubeOp) -> String {
             "{k} patch configmap coredns --type merge --patch-file {}",
             shown(manifest)
         ),
-        KubeAction::DeleteProbe => format!(
-            "{k} delete pod,service {PROBE_NAME} --ignore-not-found --grace-period=0"
-        ),
+        KubeAction::DeleteProbe => {
+            format!("{k} delete pod,service {PROBE_NAME} --ignore-not-found --grace-period=0")
+        }
         KubeAction::RestartPods => format!("{k} delete pod --all --wait=false"),
         KubeAction::DeletePvcs => format!("{k} delete pvc --all --wait=false"),
         KubeAction::WaitEmpty { timeout } => format!(
@@ -368,7 +367,12 @@ pub fn discover_invocations(config: &KindConfig) -> Vec<Invocation> {
 
 /// The two routes on `region`'s node towards `peer`.
 #[must_use]
-pub fn route_invocations(config: &KindConfig, region: RegionId, peer: RegionId, facts: &Facts) -> Vec<Invocation> {
+pub fn route_invocations(
+    config: &KindConfig,
+    region: RegionId,
+    peer: RegionId,
+    facts: &Facts,
+) -> Vec<Invocation> {
     let node = config.node_name(region);
     let via = facts.node_ip(peer);
     config
@@ -462,9 +466,15 @@ pub fn faults_applied_by(ops: &[Operation]) -> Vec<AppliedFault> {
                 namespace: namespace.clone(),
                 name: fence_policy_name(*lost),
             }),
-            Operation::Command(invocation) if invocation.program == "docker" && invocation.verb() == "pause" => {
+            Operation::Command(invocation)
+                if invocation.program == "docker" && invocation.verb() == "pause" =>
+            {
                 faults.push(AppliedFault::PausedNode {
-                    node: invocation.args.get(1).map(|a| a.value().to_owned()).unwrap_or_default(),
+                    node: invocation
+                        .args
+                        .get(1)
+                        .map(|a| a.value().to_owned())
+                        .unwrap_or_default(),
                 });
             }
             Operation::Command(invocation)
@@ -521,7 +531,11 @@ pub fn fence_op(config: &KindConfig, lost: RegionId) -> Operation {
 ///
 /// # Errors
 /// Missing network configuration.
-pub fn fence_policy_for(config: &KindConfig, lost: RegionId, facts: &Facts) -> Result<NetworkPolicy, crate::error::KindError> {
+pub fn fence_policy_for(
+    config: &KindConfig,
+    lost: RegionId,
+    facts: &Facts,
+) -> Result<NetworkPolicy, crate::error::KindError> {
     let surviving = config.peer_of(lost);
     let network = config.network(lost)?;
     let addresses = LostAddresses {
@@ -535,7 +549,11 @@ pub fn fence_policy_for(config: &KindConfig, lost: RegionId, facts: &Facts) -> R
 /// Lose a region: learn the node addresses, print the target, apply the fault, prove the loss
 /// (and break surviving established connections when the policies alone do not).
 #[must_use]
-pub fn lose_ops(config: &KindConfig, lost: RegionId, realisation: LossRealisation) -> Vec<Operation> {
+pub fn lose_ops(
+    config: &KindConfig,
+    lost: RegionId,
+    realisation: LossRealisation,
+) -> Vec<Operation> {
     let surviving = config.peer_of(lost);
     let proof = Operation::Check(Check::LossProved {
         lost,
@@ -568,7 +586,9 @@ pub fn lose_ops(config: &KindConfig, lost: RegionId, realisation: LossRealisatio
             ]));
         }
         LossRealisation::NodePause => {
-            ops.push(Operation::Command(commands::docker_pause(&config.node_name(lost))));
+            ops.push(Operation::Command(commands::docker_pause(
+                &config.node_name(lost),
+            )));
             ops.push(proof);
         }
         LossRealisation::ClusterDelete => {
@@ -593,7 +613,9 @@ fn undo_faults(faults: &[AppliedFault]) -> Vec<Operation> {
                 namespace: namespace.clone(),
                 action: KubeAction::DeleteNetworkPolicy { name: name.clone() },
             })),
-            AppliedFault::PausedNode { node } => Some(Operation::Command(commands::docker_unpause(node))),
+            AppliedFault::PausedNode { node } => {
+                Some(Operation::Command(commands::docker_unpause(node)))
+            }
             AppliedFault::DeletedCluster { .. } => None,
         })
         .collect()
@@ -603,8 +625,14 @@ fn undo_faults(faults: &[AppliedFault]) -> Vec<Operation> {
 ///
 /// # Errors
 /// [`crate::error::KindError::NotSupported`] after a cluster-delete loss.
-pub fn heal_ops(region: RegionId, faults: &[AppliedFault]) -> Result<Vec<Operation>, crate::error::KindError> {
-    if faults.iter().any(|f| matches!(f, AppliedFault::DeletedCluster { .. })) {
+pub fn heal_ops(
+    region: RegionId,
+    faults: &[AppliedFault],
+) -> Result<Vec<Operation>, crate::error::KindError> {
+    if faults
+        .iter()
+        .any(|f| matches!(f, AppliedFault::DeletedCluster { .. }))
+    {
         return Err(crate::error::KindError::NotSupported {
             operation: "healRegion",
             region,
@@ -623,7 +651,10 @@ pub fn heal_ops(region: RegionId, faults: &[AppliedFault]) -> Result<Vec<Operati
 ///
 /// # Errors
 /// Missing network configuration.
-pub fn create_ops(config: &KindConfig, regions: &[RegionId]) -> Result<Vec<Operation>, crate::error::KindError> {
+pub fn create_ops(
+    config: &KindConfig,
+    regions: &[RegionId],
+) -> Result<Vec<Operation>, crate::error::KindError> {
     let mut ops = Vec::new();
     for &region in regions {
         ops.push(Operation::WriteFile {
@@ -643,7 +674,10 @@ pub fn create_ops(config: &KindConfig, regions: &[RegionId]) -> Result<Vec<Opera
 ///
 /// # Errors
 /// Missing network configuration.
-pub fn connect_ops(config: &KindConfig, regions: &[RegionId]) -> Result<Vec<Operation>, crate::error::KindError> {
+pub fn connect_ops(
+    config: &KindConfig,
+    regions: &[RegionId],
+) -> Result<Vec<Operation>, crate::error::KindError> {
     let mut ops = vec![Operation::Discover];
     for region in config.region_ids() {
         ops.push(Operation::Routes {
@@ -659,7 +693,8 @@ pub fn connect_ops(config: &KindConfig, regions: &[RegionId]) -> Result<Vec<Oper
             namespace: "kube-system".to_owned(),
             action: KubeAction::PatchCoreDns {
                 block: Some(block),
-                manifest: config.run_path(format!("manifests/region{}-coredns-patch.yaml", region.0)),
+                manifest: config
+                    .run_path(format!("manifests/region{}-coredns-patch.yaml", region.0)),
             },
         }));
     }
@@ -709,7 +744,10 @@ pub fn probe_ops(config: &KindConfig) -> Vec<Operation> {
 ///
 /// # Errors
 /// Missing network configuration.
-pub fn clusters_up_ops(config: &KindConfig, missing: &[RegionId]) -> Result<Vec<Operation>, crate::error::KindError> {
+pub fn clusters_up_ops(
+    config: &KindConfig,
+    missing: &[RegionId],
+) -> Result<Vec<Operation>, crate::error::KindError> {
     let regions: Vec<RegionId> = config.region_ids().collect();
     let mut ops = vec![Operation::Command(commands::kind_get_clusters())];
     ops.extend(create_ops(config, missing)?);
@@ -725,7 +763,9 @@ pub fn preload_ops(config: &KindConfig, regions: &[RegionId]) -> Vec<Operation> 
     for image in &config.preload_images {
         ops.push(Operation::Command(commands::docker_pull(image)));
         for &region in regions {
-            ops.push(Operation::Command(commands::kind_load(config, region, image)));
+            ops.push(Operation::Command(commands::kind_load(
+                config, region, image,
+            )));
         }
     }
     ops
@@ -747,7 +787,9 @@ pub fn store_ops(config: &KindConfig, shape: &DrillShape) -> Vec<Operation> {
     match config.snapshot_store {
         SnapshotStore::Minio => vec![Operation::Container(ContainerOp::StartMinio {
             image: config.minio_image.clone(),
-            bucket: shape.bucket().unwrap_or_else(|| "c8dr-elastic-backup".to_owned()),
+            bucket: shape
+                .bucket()
+                .unwrap_or_else(|| "c8dr-elastic-backup".to_owned()),
         })],
         SnapshotStore::SharedDirectory(_) => Vec::new(),
     }
@@ -776,7 +818,10 @@ pub fn values_ops(
         ops.push(Operation::WriteFile {
             path: commands::region_values_path(config, region),
             what: format!("values of {region}"),
-            content: artifacts::values_yaml(&format!("{region} values for chart {}", config.chart_version), &values)?,
+            content: artifacts::values_yaml(
+                &format!("{region} values for chart {}", config.chart_version),
+                &values,
+            )?,
         });
     }
     Ok(ops)
@@ -794,7 +839,8 @@ pub fn install_ops(config: &KindConfig) -> Vec<Operation> {
     ops.push(Operation::Command(commands::helm_repo_add(config)));
     ops.push(Operation::Command(commands::helm_repo_update(config)));
     ops.push(Operation::Note(
-        "both regions are installed concurrently: brokers only become ready once both regions run".to_owned(),
+        "both regions are installed concurrently: brokers only become ready once both regions run"
+            .to_owned(),
     ));
     for &region in &regions {
         ops.push(Operation::Command(commands::helm_upgrade_install(
@@ -816,13 +862,20 @@ pub fn install_ops(config: &KindConfig) -> Vec<Operation> {
 ///
 /// # Errors
 /// Missing network configuration.
-pub fn recreate_ops(config: &KindConfig, region: RegionId, faults: &[AppliedFault]) -> Result<Vec<Operation>, crate::error::KindError> {
+pub fn recreate_ops(
+    config: &KindConfig,
+    region: RegionId,
+    faults: &[AppliedFault],
+) -> Result<Vec<Operation>, crate::error::KindError> {
     let mut ops = vec![Operation::Note(format!(
         "recreate {region} empty: cluster {}, namespace {}",
         config.cluster_name(region),
         config.namespace(region)
     ))];
-    if faults.iter().any(|f| matches!(f, AppliedFault::DeletedCluster { .. })) {
+    if faults
+        .iter()
+        .any(|f| matches!(f, AppliedFault::DeletedCluster { .. }))
+    {
         ops.extend(create_ops(config, &[region])?);
         ops.extend(connect_ops(config, &[region])?);
         ops.extend(preload_ops(config, &[region]));
@@ -830,7 +883,9 @@ pub fn recreate_ops(config: &KindConfig, region: RegionId, faults: &[AppliedFaul
         ops.extend(probe_ops(config));
         return Ok(ops);
     }
-    let paused = faults.iter().any(|f| matches!(f, AppliedFault::PausedNode { .. }));
+    let paused = faults
+        .iter()
+        .any(|f| matches!(f, AppliedFault::PausedNode { .. }));
     let mut extra_faults = Vec::new();
     if paused {
         // The paused brokers would rejoin with their old state the moment they thaw: fence them
@@ -839,7 +894,9 @@ pub fn recreate_ops(config: &KindConfig, region: RegionId, faults: &[AppliedFaul
         extra_faults.extend(faults_applied_by(std::slice::from_ref(&fence)));
         ops.push(Operation::Discover);
         ops.push(fence);
-        ops.push(Operation::Command(commands::docker_unpause(&config.node_name(region))));
+        ops.push(Operation::Command(commands::docker_unpause(
+            &config.node_name(region),
+        )));
     }
     ops.push(Operation::Command(commands::helm_uninstall(config, region)));
     let in_region = |action| {
@@ -884,10 +941,15 @@ pub fn deploy_ops(
         ops.push(Operation::WriteFile {
             path: commands::env_overrides_path(config, region),
             what,
-            content: artifacts::values_yaml(&format!("{region} deploy-step env overrides"), &values)?,
+            content: artifacts::values_yaml(
+                &format!("{region} deploy-step env overrides"),
+                &values,
+            )?,
         });
     }
-    ops.push(Operation::Command(commands::helm_upgrade_install(config, region, overrides)));
+    ops.push(Operation::Command(commands::helm_upgrade_install(
+        config, region, overrides,
+    )));
     Ok(ops)
 }
 
@@ -898,6 +960,10 @@ pub fn clusters_down_ops(config: &KindConfig) -> Vec<Operation> {
     if let SnapshotStore::Minio = config.snapshot_store {
         ops.push(Operation::Container(ContainerOp::StopMinio));
     }
-    ops.extend(config.region_ids().map(|r| Operation::Command(commands::kind_delete(config, r))));
+    ops.extend(
+        config
+            .region_ids()
+            .map(|r| Operation::Command(commands::kind_delete(config, r))),
+    );
     ops
 }

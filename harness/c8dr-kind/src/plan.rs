@@ -13,10 +13,17 @@ use crate::ops::{self, AppliedFault, Facts, Operation};
 
 /// The loss of `region` that precedes `action` in the plan (the last one before it), with its
 /// realisation.
-fn preceding_loss(config: &KindConfig, plan: &Plan, action: &Action, region: RegionId) -> Option<LossRealisation> {
+fn preceding_loss(
+    config: &KindConfig,
+    plan: &Plan,
+    action: &Action,
+    region: RegionId,
+) -> Option<LossRealisation> {
     let mut found = None;
     for (_, step) in plan.steps() {
-        let Some(current) = &step.action else { continue };
+        let Some(current) = &step.action else {
+            continue;
+        };
         if std::ptr::eq(current, action) {
             return found;
         }
@@ -24,7 +31,9 @@ fn preceding_loss(config: &KindConfig, plan: &Plan, action: &Action, region: Reg
             Action::LoseRegion { region: r, mode } if *r == region => {
                 found = Some(config.realisation(*mode));
             }
-            Action::HealRegion { region: r } | Action::RecreateRegion { region: r } if *r == region => {
+            Action::HealRegion { region: r } | Action::RecreateRegion { region: r }
+                if *r == region =>
+            {
                 found = None;
             }
             _ => {}
@@ -33,7 +42,11 @@ fn preceding_loss(config: &KindConfig, plan: &Plan, action: &Action, region: Reg
     found
 }
 
-fn faults_of(config: &KindConfig, region: RegionId, realisation: Option<LossRealisation>) -> Vec<AppliedFault> {
+fn faults_of(
+    config: &KindConfig,
+    region: RegionId,
+    realisation: Option<LossRealisation>,
+) -> Vec<AppliedFault> {
     realisation
         .map(|r| ops::faults_applied_by(&ops::lose_ops(config, region, r)))
         .unwrap_or_default()
@@ -50,12 +63,17 @@ pub fn platform_operations(
     action: &Action,
 ) -> Option<Result<Vec<Operation>, crate::error::KindError>> {
     match action {
-        Action::LoseRegion { region, mode } => {
-            Some(Ok(ops::lose_ops(config, *region, config.realisation(*mode))))
-        }
+        Action::LoseRegion { region, mode } => Some(Ok(ops::lose_ops(
+            config,
+            *region,
+            config.realisation(*mode),
+        ))),
         Action::HealRegion { region } => {
             let realisation = preceding_loss(config, plan, action, *region);
-            Some(ops::heal_ops(*region, &faults_of(config, *region, realisation)))
+            Some(ops::heal_ops(
+                *region,
+                &faults_of(config, *region, realisation),
+            ))
         }
         Action::RecreateRegion { region } => {
             let realisation = preceding_loss(config, plan, action, *region);
@@ -103,7 +121,12 @@ pub fn setup_commands_for(config: &KindConfig, shape: &DrillShape) -> Vec<String
     let result = ops::clusters_up_ops(config, &all).and_then(|up| {
         ops.extend(up);
         ops.extend(ops::store_ops(config, shape));
-        ops.extend(ops::values_ops(config, shape, &base, &SnapshotEndpoint::placeholder(config))?);
+        ops.extend(ops::values_ops(
+            config,
+            shape,
+            &base,
+            &SnapshotEndpoint::placeholder(config),
+        )?);
         ops.extend(ops::install_ops(config));
         Ok(())
     });
@@ -117,7 +140,11 @@ pub fn setup_commands_for(config: &KindConfig, shape: &DrillShape) -> Vec<String
 /// What `c8dr clusters down` does.
 #[must_use]
 pub fn teardown_commands(config: &KindConfig) -> Vec<String> {
-    ops::render_all(config, &Facts::placeholders(config), &ops::clusters_down_ops(config))
+    ops::render_all(
+        config,
+        &Facts::placeholders(config),
+        &ops::clusters_down_ops(config),
+    )
 }
 
 /// The target for `c8dr_core::render` (API steps): the port-forward commands an operator would
@@ -140,7 +167,9 @@ pub fn command_target(config: &KindConfig) -> CommandTarget {
                 namespace: config.namespace(r),
                 values_files: vec![
                     commands::base_values_path(config).display().to_string(),
-                    commands::region_values_path(config, r).display().to_string(),
+                    commands::region_values_path(config, r)
+                        .display()
+                        .to_string(),
                 ],
             })
             .collect(),
@@ -214,7 +243,9 @@ pub fn drill_commands(config: &KindConfig, plan: &Plan) -> Vec<String> {
         ));
         match platform_commands(config, &adapted, action) {
             Some(platform) => lines.extend(platform),
-            None => lines.extend(c8dr_core::render::action_commands(&adapted, action, &target)),
+            None => lines.extend(c8dr_core::render::action_commands(
+                &adapted, action, &target,
+            )),
         }
     }
     lines.push("## teardown (c8dr clusters down)".to_owned());

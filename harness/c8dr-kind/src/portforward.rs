@@ -68,8 +68,18 @@ pub async fn start(
     target: ForwardTarget,
     setup_timeout: Duration,
 ) -> Result<Forwarder, KindError> {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
+    let listener =
+        TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|source| KindError::PortForward {
+                context: target.context.clone(),
+                namespace: target.namespace.clone(),
+                pod: format!("service/{}", target.service),
+                port: target.port,
+                source: Box::new(source),
+            })?;
+    let address = listener
+        .local_addr()
         .map_err(|source| KindError::PortForward {
             context: target.context.clone(),
             namespace: target.namespace.clone(),
@@ -77,13 +87,6 @@ pub async fn start(
             port: target.port,
             source: Box::new(source),
         })?;
-    let address = listener.local_addr().map_err(|source| KindError::PortForward {
-        context: target.context.clone(),
-        namespace: target.namespace.clone(),
-        pod: format!("service/{}", target.service),
-        port: target.port,
-        source: Box::new(source),
-    })?;
     tracing::debug!(
         local = %address,
         context = %target.context,
@@ -133,7 +136,13 @@ pub async fn open_stream(
     clients: &KubeClients,
     target: &ForwardTarget,
     setup_timeout: Duration,
-) -> Result<(String, impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + use<>), KindError> {
+) -> Result<
+    (
+        String,
+        impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + use<>,
+    ),
+    KindError,
+> {
     let client = clients.get(&target.context).await?;
     let pod = pod_for_service(&client, &target.context, &target.namespace, &target.service).await?;
     let err = |source: Box<dyn std::error::Error + Send + Sync>| KindError::PortForward {

@@ -381,14 +381,21 @@ mod tests {
         let get = Invocation::new("kind", ["get", "clusters"]);
         let create = Invocation::new("kind", ["create", "cluster"]);
         let out = runner.run(&get, Duration::from_secs(1)).await;
-        assert_eq!(out.ok().map(|o| o.stdout), Some("c8dr-region0\n".to_owned()));
+        assert_eq!(
+            out.ok().map(|o| o.stdout),
+            Some("c8dr-region0\n".to_owned())
+        );
         let failed = run_checked(&runner, &create, Duration::from_secs(1)).await;
         assert!(matches!(failed, Err(KindError::CommandFailed { .. })));
         let second = run_checked(&runner, &create, Duration::from_secs(1)).await;
         assert!(second.is_ok());
         assert_eq!(
             runner.recorded(),
-            vec!["kind get clusters", "kind create cluster", "kind create cluster"]
+            vec![
+                "kind get clusters",
+                "kind create cluster",
+                "kind create cluster"
+            ]
         );
     }
 

@@ -133,10 +133,13 @@ impl MinioStore {
     /// Docker refused.
     pub async fn stop(self) -> Result<(), KindError> {
         tracing::debug!(container = MINIO_CONTAINER, "removing MinIO");
-        self.container.rm().await.map_err(|e| KindError::SnapshotStore {
-            operation: "remove",
-            source: Box::new(e),
-        })
+        self.container
+            .rm()
+            .await
+            .map_err(|e| KindError::SnapshotStore {
+                operation: "remove",
+                source: Box::new(e),
+            })
     }
 }
 
@@ -148,7 +151,10 @@ mod tests {
     fn images_split_into_name_and_tag() {
         assert_eq!(
             split_image("minio/minio:RELEASE.2025-02-28T09-55-16Z"),
-            ("minio/minio".to_owned(), "RELEASE.2025-02-28T09-55-16Z".to_owned())
+            (
+                "minio/minio".to_owned(),
+                "RELEASE.2025-02-28T09-55-16Z".to_owned()
+            )
         );
         assert_eq!(
             split_image("localhost:5000/minio"),

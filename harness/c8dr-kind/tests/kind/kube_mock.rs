@@ -33,11 +33,20 @@ async fn network_policy_is_server_side_applied_with_c8dr_as_field_manager() {
         assert_eq!(request.method(), http::Method::PATCH);
         let uri = request.uri().to_string();
         assert!(uri.starts_with("/apis/networking.k8s.io/v1/namespaces/camunda-region1/networkpolicies/c8dr-loss-deny-all?"), "{uri}");
-        assert!(uri.contains("fieldManager=c8dr") && uri.contains("force=true"), "{uri}");
-        assert_eq!(request.headers().get("content-type").map(|v| v.as_bytes()), Some(&b"application/apply-patch+yaml"[..]));
+        assert!(
+            uri.contains("fieldManager=c8dr") && uri.contains("force=true"),
+            "{uri}"
+        );
+        assert_eq!(
+            request.headers().get("content-type").map(|v| v.as_bytes()),
+            Some(&b"application/apply-patch+yaml"[..])
+        );
         let body = body_json(request).await;
         assert_eq!(body["kind"], "NetworkPolicy");
-        assert_eq!(body["spec"]["policyTypes"], serde_json::json!(["Ingress", "Egress"]));
+        assert_eq!(
+            body["spec"]["policyTypes"],
+            serde_json::json!(["Ingress", "Egress"])
+        );
         send.send_response(json_response(200, &body));
     });
     let policy = artifacts::deny_all_policy("camunda-region1");
@@ -53,15 +62,23 @@ async fn deleting_a_policy_that_is_gone_is_not_an_error() {
     let server = tokio::spawn(async move {
         let (request, send) = handle.next_request().await.expect("one request");
         assert_eq!(request.method(), http::Method::DELETE);
-        assert_eq!(request.uri().path(), "/apis/networking.k8s.io/v1/namespaces/camunda-region0/networkpolicies/c8dr-loss-fence-region1");
+        assert_eq!(
+            request.uri().path(),
+            "/apis/networking.k8s.io/v1/namespaces/camunda-region0/networkpolicies/c8dr-loss-fence-region1"
+        );
         send.send_response(json_response(404, &serde_json::json!({
             "kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404,
             "message": "networkpolicies \"c8dr-loss-fence-region1\" not found"
         })));
     });
-    c8dr_kind::kube::delete_network_policy(&client, "kind-c8dr-region0", "camunda-region0", "c8dr-loss-fence-region1")
-        .await
-        .expect("absent is fine");
+    c8dr_kind::kube::delete_network_policy(
+        &client,
+        "kind-c8dr-region0",
+        "camunda-region0",
+        "c8dr-loss-fence-region1",
+    )
+    .await
+    .expect("absent is fine");
     server.await.expect("scripted server");
 }
 
@@ -78,23 +95,40 @@ async fn port_forward_resolves_the_service_to_a_running_ready_pod() {
     let (client, mut handle) = mock();
     let server = tokio::spawn(async move {
         let (request, send) = handle.next_request().await.expect("service");
-        assert_eq!(request.uri().path(), "/api/v1/namespaces/camunda-region0/services/camunda-zeebe-gateway");
-        send.send_response(json_response(200, &serde_json::json!({
-            "metadata": {"name": "camunda-zeebe-gateway"},
-            "spec": {"selector": {"app": "camunda", "component": "gateway"}}
-        })));
+        assert_eq!(
+            request.uri().path(),
+            "/api/v1/namespaces/camunda-region0/services/camunda-zeebe-gateway"
+        );
+        send.send_response(json_response(
+            200,
+            &serde_json::json!({
+                "metadata": {"name": "camunda-zeebe-gateway"},
+                "spec": {"selector": {"app": "camunda", "component": "gateway"}}
+            }),
+        ));
         let (request, send) = handle.next_request().await.expect("pods");
         let uri = request.uri().to_string();
-        assert!(uri.starts_with("/api/v1/namespaces/camunda-region0/pods?"), "{uri}");
-        assert!(uri.contains("labelSelector=app%3Dcamunda%2Ccomponent%3Dgateway"), "{uri}");
+        assert!(
+            uri.starts_with("/api/v1/namespaces/camunda-region0/pods?"),
+            "{uri}"
+        );
+        assert!(
+            uri.contains("labelSelector=app%3Dcamunda%2Ccomponent%3Dgateway"),
+            "{uri}"
+        );
         send.send_response(json_response(200, &serde_json::json!({
             "kind": "PodList", "apiVersion": "v1", "metadata": {},
             "items": [pod("camunda-zeebe-0", "Pending", false), pod("camunda-zeebe-1", "Running", false), pod("camunda-zeebe-2", "Running", true)]
         })));
     });
-    let chosen = c8dr_kind::kube::pod_for_service(&client, "kind-c8dr-region0", "camunda-region0", "camunda-zeebe-gateway")
-        .await
-        .expect("a pod");
+    let chosen = c8dr_kind::kube::pod_for_service(
+        &client,
+        "kind-c8dr-region0",
+        "camunda-region0",
+        "camunda-zeebe-gateway",
+    )
+    .await
+    .expect("a pod");
     assert_eq!(chosen, "camunda-zeebe-2");
     server.await.expect("scripted server");
 }
@@ -106,7 +140,10 @@ async fn port_forward_setup_asks_the_pod_portforward_subresource() {
     let server = tokio::spawn(async move {
         let (request, send) = handle.next_request().await.expect("portforward");
         let uri = request.uri().to_string();
-        assert_eq!(uri, "/api/v1/namespaces/camunda-region0/pods/camunda-zeebe-2/portforward?&ports=9600");
+        assert_eq!(
+            uri,
+            "/api/v1/namespaces/camunda-region0/pods/camunda-zeebe-2/portforward?&ports=9600"
+        );
         // No websocket upgrade here: the client must fail cleanly, not hang.
         send.send_response(json_response(403, &serde_json::json!({
             "kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Forbidden", "code": 403, "message": "forbidden"
@@ -121,30 +158,50 @@ async fn port_forward_setup_asks_the_pod_portforward_subresource() {
 async fn release_status_reads_helm_revision_profiles_and_rollouts() {
     let (client, mut handle) = mock();
     let server = tokio::spawn(async move {
-        let sts = |name: &str, ready: bool| serde_json::json!({
-            "metadata": {"name": name, "generation": 2},
-            "spec": {"replicas": 1, "selector": {"matchLabels": {"sts": name}}, "serviceName": name,
-                     "template": {"metadata": {}, "spec": {"containers": [{"name": "c"}]}}},
-            "status": {"replicas": 1, "observedGeneration": 2, "updatedReplicas": 1, "readyReplicas": if ready {1} else {0},
-                       "currentRevision": "r2", "updateRevision": "r2"}
-        });
+        let sts = |name: &str, ready: bool| {
+            serde_json::json!({
+                "metadata": {"name": name, "generation": 2},
+                "spec": {"replicas": 1, "selector": {"matchLabels": {"sts": name}}, "serviceName": name,
+                         "template": {"metadata": {}, "spec": {"containers": [{"name": "c"}]}}},
+                "status": {"replicas": 1, "observedGeneration": 2, "updatedReplicas": 1, "readyReplicas": if ready {1} else {0},
+                           "currentRevision": "r2", "updateRevision": "r2"}
+            })
+        };
         let answers = vec![
-            ("/api/v1/namespaces/camunda-region1/secrets", serde_json::json!({"kind": "SecretList", "apiVersion": "v1", "metadata": {}, "items": [
-                {"metadata": {"name": "sh.helm.release.v1.camunda.v1", "labels": {"owner": "helm", "name": "camunda", "status": "superseded", "version": "1"}}},
-                {"metadata": {"name": "sh.helm.release.v1.camunda.v2", "labels": {"owner": "helm", "name": "camunda", "status": "deployed", "version": "2"}}}
-            ]})),
-            ("/apis/apps/v1/namespaces/camunda-region1/statefulsets/camunda-zeebe", sts("camunda-zeebe", false)),
-            ("/api/v1/namespaces/camunda-region1/configmaps/camunda-zeebe-configuration-unified", serde_json::json!({
-                "metadata": {"name": "camunda-zeebe-configuration-unified"},
-                "data": {"application.yaml": "spring:\n  profiles:\n    active: \"broker,identity,consolidated-auth\"\n"}
-            })),
-            ("/api/v1/namespaces/camunda-region1/pods", serde_json::json!({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": [
-                {"metadata": {"name": "camunda-zeebe-0", "labels": {"controller-revision-hash": "r2"}}, "status": {"phase": "Running"}}
-            ]})),
-            ("/apis/apps/v1/namespaces/camunda-region1/statefulsets/camunda-elasticsearch-master", sts("camunda-elasticsearch-master", true)),
-            ("/api/v1/namespaces/camunda-region1/pods", serde_json::json!({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": [
-                {"metadata": {"name": "camunda-elasticsearch-master-0", "labels": {"controller-revision-hash": "r2"}}, "status": {"phase": "Running"}}
-            ]})),
+            (
+                "/api/v1/namespaces/camunda-region1/secrets",
+                serde_json::json!({"kind": "SecretList", "apiVersion": "v1", "metadata": {}, "items": [
+                    {"metadata": {"name": "sh.helm.release.v1.camunda.v1", "labels": {"owner": "helm", "name": "camunda", "status": "superseded", "version": "1"}}},
+                    {"metadata": {"name": "sh.helm.release.v1.camunda.v2", "labels": {"owner": "helm", "name": "camunda", "status": "deployed", "version": "2"}}}
+                ]}),
+            ),
+            (
+                "/apis/apps/v1/namespaces/camunda-region1/statefulsets/camunda-zeebe",
+                sts("camunda-zeebe", false),
+            ),
+            (
+                "/api/v1/namespaces/camunda-region1/configmaps/camunda-zeebe-configuration-unified",
+                serde_json::json!({
+                    "metadata": {"name": "camunda-zeebe-configuration-unified"},
+                    "data": {"application.yaml": "spring:\n  profiles:\n    active: \"broker,identity,consolidated-auth\"\n"}
+                }),
+            ),
+            (
+                "/api/v1/namespaces/camunda-region1/pods",
+                serde_json::json!({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": [
+                    {"metadata": {"name": "camunda-zeebe-0", "labels": {"controller-revision-hash": "r2"}}, "status": {"phase": "Running"}}
+                ]}),
+            ),
+            (
+                "/apis/apps/v1/namespaces/camunda-region1/statefulsets/camunda-elasticsearch-master",
+                sts("camunda-elasticsearch-master", true),
+            ),
+            (
+                "/api/v1/namespaces/camunda-region1/pods",
+                serde_json::json!({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": [
+                    {"metadata": {"name": "camunda-elasticsearch-master-0", "labels": {"controller-revision-hash": "r2"}}, "status": {"phase": "Running"}}
+                ]}),
+            ),
         ];
         for (path, answer) in answers {
             let (request, send) = handle.next_request().await.expect("request");
@@ -152,12 +209,23 @@ async fn release_status_reads_helm_revision_profiles_and_rollouts() {
             send.send_response(json_response(200, &answer));
         }
     });
-    let status = c8dr_kind::kube::release_status(&client, &c8dr_kind::KindConfig::default(), "kind-c8dr-region1", "camunda-region1")
-        .await
-        .expect("status")
-        .expect("installed");
+    let status = c8dr_kind::kube::release_status(
+        &client,
+        &c8dr_kind::KindConfig::default(),
+        "kind-c8dr-region1",
+        "camunda-region1",
+    )
+    .await
+    .expect("status")
+    .expect("installed");
     assert_eq!(status.revision, 2);
-    assert_eq!(status.active_profiles, vec!["broker", "identity", "consolidated-auth"]);
-    assert!(status.rollout_complete, "brokers need not be Ready: recreated brokers are not members yet");
+    assert_eq!(
+        status.active_profiles,
+        vec!["broker", "identity", "consolidated-auth"]
+    );
+    assert!(
+        status.rollout_complete,
+        "brokers need not be Ready: recreated brokers are not members yet"
+    );
     server.await.expect("scripted server");
 }
