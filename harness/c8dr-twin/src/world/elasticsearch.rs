@@ -970,10 +970,11 @@ impl World {
     }
 }
 
-/// The query subset the twin understands.
+/// The query subset the twin understands. Term values are kept as their text (keyword and
+/// long fields compare alike), in a set, so a `terms` query over many values stays linear.
 enum Query {
     All,
-    Terms(String, Vec<Value>),
+    Terms(String, BTreeSet<String>),
 }
 
 impl Query {
@@ -994,16 +995,19 @@ impl Query {
                     .as_object()
                     .and_then(|o| o.iter().next())
                     .ok_or_else(unsupported)?;
-                let v = v.get("value").cloned().unwrap_or_else(|| v.clone());
-                Ok(Self::Terms(field.clone(), vec![v]))
+                let v = v.get("value").unwrap_or(v);
+                Ok(Self::Terms(field.clone(), BTreeSet::from([term_text(v)])))
             }
             "terms" => {
                 let (field, v) = inner
                     .as_object()
                     .and_then(|o| o.iter().next())
                     .ok_or_else(unsupported)?;
-                let values = v.as_array().cloned().ok_or_else(unsupported)?;
-                Ok(Self::Terms(field.clone(), values))
+                let values = v.as_array().ok_or_else(unsupported)?;
+                Ok(Self::Terms(
+                    field.clone(),
+                    values.iter().map(term_text).collect(),
+                ))
             }
             _ => Err(unsupported()),
         }
@@ -1012,23 +1016,19 @@ impl Query {
     fn matches(&self, doc: &Value) -> bool {
         match self {
             Self::All => true,
-            Self::Terms(field, values) => {
-                let Some(actual) = doc.get(field) else {
-                    return false;
-                };
-                values.iter().any(|v| loose_eq(v, actual))
-            }
+            Self::Terms(field, values) => doc
+                .get(field)
+                .is_some_and(|actual| values.contains(&term_text(actual))),
         }
     }
 }
 
-/// Term equality that treats `"123"` and `123` alike (as keyword/long fields do).
-fn loose_eq(a: &Value, b: &Value) -> bool {
-    let text = |v: &Value| match v {
+/// The text a term is compared by: `"123"` and `123` alike (as keyword/long fields do).
+fn term_text(v: &Value) -> String {
+    match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),
-    };
-    text(a) == text(b)
+    }
 }
 
 fn filter_source(doc: &Value, source: Option<&Value>) -> Option<Value> {
@@ -1097,6 +1097,18 @@ mod tests {
         assert!(!glob("tasklist-*", "operate-list-view-8.3.0_"));
         assert!(glob("a*c", "abc"));
         assert!(!glob("a*c", "abd"));
+    }
+
+    #[test]
+    fn term_queries_compare_keywords_and_numbers_alike() {
+        let q = Query::parse(&json!({"terms": {"key": ["12", 13, "x"]}})).expect("terms");
+        assert!(q.matches(&json!({"key": 12})));
+        assert!(q.matches(&json!({"key": "13"})));
+        assert!(!q.matches(&json!({"key": 14})));
+        assert!(!q.matches(&json!({"other": 12})));
+        let q = Query::parse(&json!({"term": {"key": {"value": 7}}})).expect("term");
+        assert!(q.matches(&json!({"key": "7"})));
+        assert!(Query::parse(&json!({"match": {"key": 7}})).is_err());
     }
 
     #[test]

@@ -454,8 +454,9 @@ impl World {
         }))
     }
 
-    /// Documents of the serving region's list-view index.
-    fn list_view(&self, r: u8) -> Result<Vec<&Value>, RestError> {
+    /// Documents of the serving region's list-view index (by document id, which is the
+    /// instance key), `None` when the index is missing or closed.
+    fn list_view(&self, r: u8) -> Result<Option<&BTreeMap<String, Value>>, RestError> {
         let es = self
             .region(r)
             .map(|reg| &reg.es)
@@ -471,8 +472,16 @@ impl World {
             .indices
             .get(LIST_VIEW_INDEX)
             .filter(|i| i.open)
-            .map(|i| i.docs.values().collect())
-            .unwrap_or_default())
+            .map(|i| &i.docs))
+    }
+
+    /// The list-view document of instance `key`, looked up by its id (the exporter writes
+    /// each instance under its key), falling back to a scan for documents stored otherwise.
+    fn instance_doc(docs: &BTreeMap<String, Value>, key: u64) -> Option<&Value> {
+        let is_key = |d: &&Value| d.get("key").and_then(Value::as_u64) == Some(key);
+        docs.get(&key.to_string())
+            .filter(is_key)
+            .or_else(|| docs.values().find(is_key))
     }
 
     fn instance_result(&self, doc: &Value) -> Value {
@@ -505,9 +514,8 @@ impl World {
                 "The provided processInstanceKey '{key}' is not a valid key."
             )));
         };
-        let docs = self.list_view(r)?;
-        docs.into_iter()
-            .find(|d| d.get("key").and_then(Value::as_u64) == Some(k))
+        self.list_view(r)?
+            .and_then(|docs| Self::instance_doc(docs, k))
             .map(|d| self.instance_result(d))
             .ok_or_else(|| {
                 RestError::new(
@@ -543,17 +551,20 @@ impl World {
         let page = body.get("page").cloned().unwrap_or(Value::Null);
         let limit = page.get("limit").and_then(Value::as_u64).unwrap_or(100);
         let from = page.get("from").and_then(Value::as_u64).unwrap_or(0);
-        let mut docs: Vec<&Value> = self
-            .list_view(r)?
+        let index = self.list_view(r)?;
+        let candidates: Vec<&Value> = match (index, want_key) {
+            (None, _) => Vec::new(),
+            (Some(docs), Some(k)) => Self::instance_doc(docs, k).into_iter().collect(),
+            (Some(docs), None) => docs.values().collect(),
+        };
+        let mut docs: Vec<&Value> = candidates
             .into_iter()
             .filter(|d| {
-                want_key.is_none_or(|k| d.get("key").and_then(Value::as_u64) == Some(k))
-                    && want_def_key.is_none_or(|k| {
-                        d.get("processDefinitionKey").and_then(Value::as_u64) == Some(k)
-                    })
-                    && want_id
-                        .as_deref()
-                        .is_none_or(|id| d.get("bpmnProcessId").and_then(Value::as_str) == Some(id))
+                want_def_key.is_none_or(|k| {
+                    d.get("processDefinitionKey").and_then(Value::as_u64) == Some(k)
+                }) && want_id
+                    .as_deref()
+                    .is_none_or(|id| d.get("bpmnProcessId").and_then(Value::as_str) == Some(id))
             })
             .collect();
         docs.sort_by_key(|d| d.get("key").and_then(Value::as_u64));

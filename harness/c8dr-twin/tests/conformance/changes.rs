@@ -114,7 +114,10 @@ async fn s1_3_versions_and_change_ids_advance_by_two_per_change() {
     let c = env.wait_change(0, 8).await;
     assert_eq!(c["version"], 9);
     // The page shows change id 6 again after the re-add (a copy artifact): it is 8.
-    assert_eq!(crate::support::fixture("lastchange-failback-step8.json")["id"], 6);
+    assert_eq!(
+        crate::support::fixture("lastchange-failback-step8.json")["id"],
+        6
+    );
     assert_eq!(c["lastChange"]["id"], 8);
     assert_eq!(placement(&c["brokers"]), reference_placement());
     assert_eq!(env.topology(1).await["lastCompletedChangeId"], "8");
