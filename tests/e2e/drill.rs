@@ -153,12 +153,14 @@ fn without_the_broker_re_add_the_final_steady_state_does_not_hold() {
 }
 
 #[test]
-fn without_pausing_exporting_instances_are_exported_during_the_backup() {
+fn without_pausing_exporting_the_oracle_names_the_keys_missing_from_the_restored_region() {
+    // The workload keeps creating instances; without the pause they reach the surviving
+    // Elasticsearch after the snapshot, and the restored region never gets them.
     fails_without(
         "pause exporting",
-        "instances created while exporting is paused are held back",
-        "instances",
-        "the data is not stale",
+        "restore the snapshot in the recreated region",
+        "restored",
+        "Elasticsearch are missing from the restored region1: ",
     );
 }
 

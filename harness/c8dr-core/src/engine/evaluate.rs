@@ -11,16 +11,29 @@ use crate::plan::{InstancesVisibility, Leaders};
 use crate::region::ClusterLayout;
 
 /// The verdict of one observation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Verdict {
     /// Why the expectation does not hold; empty when it holds.
     pub problems: Vec<String>,
+    /// The observed state is final: waiting will not make the expectation hold (a change that
+    /// ended FAILED, a finished restore with the wrong content). The step fails at once.
+    pub settled: bool,
 }
 
 impl Verdict {
     fn new() -> Self {
         Self {
             problems: Vec::new(),
+            settled: false,
+        }
+    }
+
+    /// A verdict that does not hold, for this reason.
+    #[must_use]
+    pub fn failing(problem: impl Into<String>) -> Self {
+        Self {
+            problems: vec![problem.into()],
+            settled: false,
         }
     }
 
@@ -242,6 +255,11 @@ pub fn change_ref(observed: &ClusterTopology, which: ChangeRef, status: ChangeSt
             v.require(last.status == status, || {
                 format!("change {} is {}, expected {status}", last.id, last.status)
             });
+            // The right change ended in another status: it will not change any more.
+            v.settled = right_change
+                && matches!(which, ChangeRef::Exact(_))
+                && last.status != status
+                && last.status != ChangeStatus::InProgress;
         }
     }
     v
@@ -327,6 +345,8 @@ pub fn snapshot(observed: &[SnapshotInfo], name: &str, state: &str) -> Verdict {
             v.require(s.state == state, || {
                 format!("snapshot {name} is {}, expected {state}", s.state)
             });
+            // A finished snapshot keeps its state and shard counts.
+            v.settled = s.state != "IN_PROGRESS";
             match s.shards {
                 Some(shards) => v.require(shards.failed == 0, || {
                     format!("{} of {} shards failed", shards.failed, shards.total)
@@ -394,6 +414,26 @@ pub fn documents_match(
         format!(
             "the restored copy differs from the source, so something was written after the snapshot: {}",
             differing.join("; ")
+        )
+    });
+    v
+}
+
+/// Judge the instances a restored copy lacks compared with its source, naming them.
+#[must_use]
+pub fn restored_instances(
+    lacking: &[String],
+    restored_region: crate::region::RegionId,
+    source_region: crate::region::RegionId,
+) -> Verdict {
+    let mut v = Verdict::new();
+    v.require(lacking.is_empty(), || {
+        let shown: Vec<&str> = lacking.iter().take(10).map(String::as_str).collect();
+        format!(
+            "{} instance(s) in {source_region}'s Elasticsearch are missing from the restored {restored_region}: {}{}",
+            lacking.len(),
+            shown.join(", "),
+            if lacking.len() > shown.len() { ", …" } else { "" }
         )
     });
     v

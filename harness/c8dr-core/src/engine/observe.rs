@@ -24,9 +24,7 @@ pub(crate) struct Observation {
 fn unobservable(error: &dyn std::error::Error) -> Observation {
     let text = error_chain(error);
     Observation {
-        verdict: Verdict {
-            problems: vec![format!("could not observe: {text}")],
-        },
+        verdict: Verdict::failing(format!("could not observe: {text}")),
         observed: json!({ "error": text }),
         capture: None,
         continuity: None,
@@ -141,9 +139,7 @@ pub(crate) async fn observe<P: Platform, A: CamundaApis>(
                 (None, Some(baseline)) => ChangeRef::After(baseline),
                 (None, None) => {
                     return judged(
-                        Verdict {
-                            problems: vec!["the step's action started no change".to_owned()],
-                        },
+                        Verdict::failing("the step's action started no change".to_owned()),
                         serde_json::Value::Null,
                     );
                 }
@@ -179,9 +175,7 @@ pub(crate) async fn observe<P: Platform, A: CamundaApis>(
                     .and_then(|name| state.placements.get(name));
                 if let (Some(name), None) = (placement_equals, expected) {
                     return judged(
-                        Verdict {
-                            problems: vec![format!("no placement was captured as `{name}`")],
-                        },
+                        Verdict::failing(format!("no placement was captured as `{name}`")),
                         cluster_summary(&c),
                     );
                 }
@@ -279,9 +273,31 @@ pub(crate) async fn observe<P: Platform, A: CamundaApis>(
                         .collect()
                 };
                 let (here, there) = (counts(&restored), counts(&source_indices));
+                // Name the instances the restored copy lacks: the acknowledged keys the source
+                // region shows and the restored one does not.
+                let acknowledged = state.all_acknowledged_keys();
+                let (in_source, in_restored) = match (
+                    apis.find_instances(*source, &plan.process_instance_index, &acknowledged)
+                        .await,
+                    apis.find_instances(*region, &plan.process_instance_index, &acknowledged)
+                        .await,
+                ) {
+                    (Ok(a), Ok(b)) => (a, b),
+                    (Err(e), _) | (_, Err(e)) => return unobservable(&e),
+                };
+                let lacking: Vec<String> = in_source.difference(&in_restored).cloned().collect();
+                verdict
+                    .problems
+                    .extend(evaluate::restored_instances(&lacking, *region, *source).problems);
                 let matching =
                     evaluate::documents_match(&snapshot_indices, &here, &there, *region, *source);
+                let content_differs = !lacking.is_empty() || !matching.holds();
                 verdict.problems.extend(matching.problems);
+                // The restore has finished (every index is there): what it lacks now it will
+                // lack for good.
+                verdict.settled =
+                    content_differs && snapshot_indices.iter().all(|index| present.contains(index));
+                observed["missingInstances"] = json!(lacking);
                 observed["documents"] = json!({
                     region.to_string(): here.values().sum::<u64>(),
                     source.to_string(): there.values().sum::<u64>(),
@@ -319,14 +335,12 @@ pub(crate) async fn observe<P: Platform, A: CamundaApis>(
         }
         Expectation::Isolated { from, to } => match platform.reachable(*from, *to).await {
             Ok(reachable) => judged(
-                Verdict {
-                    problems: if reachable {
-                        vec![format!(
-                            "{from} still reaches {to}: the fault did not take effect"
-                        )]
-                    } else {
-                        Vec::new()
-                    },
+                if reachable {
+                    Verdict::failing(format!(
+                        "{from} still reaches {to}: the fault did not take effect"
+                    ))
+                } else {
+                    Verdict::default()
                 },
                 json!({ "reachable": reachable }),
             ),
@@ -352,11 +366,9 @@ pub(crate) async fn observe<P: Platform, A: CamundaApis>(
             };
             if acknowledged.is_empty() {
                 return judged(
-                    Verdict {
-                        problems: vec![
-                            "no instance has been acknowledged yet: nothing to look for".to_owned(),
-                        ],
-                    },
+                    Verdict::failing(
+                        "no instance has been acknowledged yet: nothing to look for".to_owned(),
+                    ),
                     json!({ "acknowledged": 0 }),
                 );
             }

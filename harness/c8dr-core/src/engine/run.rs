@@ -108,6 +108,18 @@ impl RunState<'_> {
         self.shared.acknowledged_until(u64::MAX)
     }
 
+    /// On virtual time, run the background duties that fell due while the engine was blocked in
+    /// a call (a snapshot waiting for completion moves the twin's clock): users keep working
+    /// while an operator waits. On real time they run concurrently anyway.
+    pub(crate) async fn catch_up(&self) {
+        if let Some(duties) = self.duties.filter(|_| self.clock.is_virtual()) {
+            let now = self.clock.now();
+            if duties.next_due().is_some_and(|due| due <= now) {
+                duties.fire_due(now).await;
+            }
+        }
+    }
+
     /// Wait `duration` of clock time. On virtual time, background duties that fall due meanwhile
     /// run first, at their own times; on real time they run concurrently anyway.
     pub(crate) async fn wait(&self, duration: Duration) {
@@ -491,7 +503,9 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
         let mut holding_since: Option<Duration> = None;
         if !step.expectations.is_empty() {
             loop {
+                state.catch_up().await;
                 let mut all_hold = true;
+                let mut settled = false;
                 let mut captures = Vec::new();
                 for (expectation, er) in step.expectations.iter().zip(reports.iter_mut()) {
                     let Observation {
@@ -515,6 +529,7 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
                         }
                     } else {
                         all_hold = false;
+                        settled |= verdict.settled;
                         er.reason = verdict.reason();
                         er.held_after_ms = None;
                         self.sink
@@ -534,19 +549,27 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
                 } else {
                     holding_since = None;
                 }
-                if now + poll > deadline {
+                if settled || now + poll > deadline {
                     report.outcome = Outcome::Failed;
                     let held_too_briefly = holding_since.is_some();
                     let first = reports
                         .iter()
                         .find(|r| r.reason.is_some())
                         .map(|r| {
-                            format!(
-                                "expectation `{}` did not hold within {}: {}",
-                                r.description,
-                                humantime::format_duration(step.timeout),
-                                r.reason.clone().unwrap_or_default()
-                            )
+                            if settled {
+                                format!(
+                                    "expectation `{}` cannot hold any more: {}",
+                                    r.description,
+                                    r.reason.clone().unwrap_or_default()
+                                )
+                            } else {
+                                format!(
+                                    "expectation `{}` did not hold within {}: {}",
+                                    r.description,
+                                    humantime::format_duration(step.timeout),
+                                    r.reason.clone().unwrap_or_default()
+                                )
+                            }
                         })
                         .unwrap_or_else(|| {
                             if held_too_briefly {
