@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands;
 use crate::errors::CliError;
+use crate::kind_args::KindArgs;
 use crate::logging::{self, LogFormat};
 
 /// Chaos and disaster-recovery drills for Camunda 8 dual-region deployments.
@@ -52,6 +53,9 @@ enum Command {
     /// The twin: a simulated dual-region Camunda 8 deployment.
     #[command(subcommand)]
     Twin(TwinCommand),
+    /// Two kind clusters, one per region, networked together (needs docker, kind and helm).
+    #[command(subcommand)]
+    Clusters(ClustersCommand),
 }
 
 /// Which scenario and which lost region.
@@ -94,6 +98,10 @@ pub(crate) struct RunArgs {
     #[command(flatten)]
     pub(crate) twin: ServeAddressArgs,
 
+    /// The kind backend's settings (`--backend kind`).
+    #[command(flatten)]
+    pub(crate) kind: KindArgs,
+
     /// Run on virtual time shared by the engine and the twin: deterministic, and as fast as the
     /// machine allows. Report durations are then virtual (cluster) time.
     #[arg(long)]
@@ -116,6 +124,8 @@ pub(crate) enum RunBackend {
     Twin,
     /// A `c8dr twin serve` running elsewhere (for rehearsals with `--manual`).
     TwinServe,
+    /// Two kind clusters from `c8dr clusters up`, with the real Camunda Helm chart.
+    Kind,
 }
 
 /// Where a `c8dr twin serve` listens (the same flags it was started with).
@@ -148,9 +158,9 @@ pub(crate) struct PlanArgs {
     #[arg(long, value_enum, default_value_t = PlanBackend::Twin)]
     pub(crate) backend: PlanBackend,
 
-    /// Camunda Helm chart version for `--backend kind`.
-    #[arg(long, value_name = "VERSION", default_value = "13.4.2")]
-    pub(crate) chart_version: String,
+    /// The kind backend's settings (`--backend kind`).
+    #[command(flatten)]
+    pub(crate) kind: KindArgs,
 
     /// Print the resolved plan as JSON instead of text.
     #[arg(long)]
@@ -202,6 +212,26 @@ pub(crate) struct ValidateArgs {
     /// Also resolve the plan for this lost region.
     #[arg(long, value_name = "REGION")]
     pub(crate) lost_region: Option<u8>,
+}
+
+#[derive(Debug, Subcommand)]
+enum ClustersCommand {
+    /// Create both clusters (concurrently), route pod traffic between them, chain their DNS,
+    /// and prove reachability both ways. Existing clusters are reused.
+    Up(ClustersArgs),
+    /// Delete both clusters.
+    Down(ClustersArgs),
+}
+
+/// `c8dr clusters up|down`.
+#[derive(Debug, Args)]
+pub(crate) struct ClustersArgs {
+    /// Directory for the generated kind configs and manifests.
+    #[arg(long, value_name = "DIR", default_value = "c8dr-reports/clusters")]
+    pub(crate) run_dir: PathBuf,
+
+    #[command(flatten)]
+    pub(crate) kind: KindArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -264,6 +294,8 @@ pub(crate) fn main_impl() -> ExitCode {
             Command::Validate(args) => commands::validate::validate(&args),
             Command::Mutate(args) => commands::mutate::mutate(args).await,
             Command::Twin(TwinCommand::Serve(args)) => commands::twin::serve(args).await,
+            Command::Clusters(ClustersCommand::Up(args)) => commands::clusters::up(&args).await,
+            Command::Clusters(ClustersCommand::Down(args)) => commands::clusters::down(&args).await,
         }
     });
     match result {

@@ -32,6 +32,9 @@ pub(crate) enum CliError {
         #[source]
         source: std::io::Error,
     },
+    /// The kind backend failed (or refused an unsafe configuration).
+    #[error("the kind backend failed")]
+    Kind(#[source] c8dr_kind::KindError),
     /// The JUnit report could not be rendered.
     #[error("cannot render the JUnit report")]
     RenderJunit(#[source] c8dr_core::report::JunitError),
@@ -44,9 +47,14 @@ impl CliError {
             CliError::ReadScenario { .. } | CliError::InvalidScenario(_) | CliError::Usage(_) => {
                 exit_code::INVALID_INPUT
             }
-            CliError::TwinStart(_) | CliError::WriteReport { .. } | CliError::RenderJunit(_) => {
-                exit_code::INFRASTRUCTURE
-            }
+            CliError::Kind(
+                c8dr_kind::KindError::InvalidConfig { .. }
+                | c8dr_kind::KindError::ContextNotAllowed { .. },
+            ) => exit_code::INVALID_INPUT,
+            CliError::TwinStart(_)
+            | CliError::Kind(_)
+            | CliError::WriteReport { .. }
+            | CliError::RenderJunit(_) => exit_code::INFRASTRUCTURE,
         }
     }
 }

@@ -4,6 +4,7 @@ mod app;
 mod builtin;
 mod commands;
 mod errors;
+mod kind_args;
 mod logging;
 mod operator;
 mod progress;

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub(crate) mod clusters;
 pub(crate) mod mutate;
 pub(crate) mod plan;
 pub(crate) mod run;

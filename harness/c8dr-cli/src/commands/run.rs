@@ -1,12 +1,19 @@
-//! `c8dr run`: run a drill on the embedded twin and write its reports.
+//! `c8dr run`: run a drill on the embedded twin, a `c8dr twin serve` or two kind clusters, and
+//! write its reports.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use c8dr_client::HttpApis;
+use c8dr_core::backend::{BackendInfo, Platform};
+use c8dr_core::clock::{Clock, TokioClock};
 use c8dr_core::engine::operator::Operator;
 use c8dr_core::engine::{Engine, EngineOptions};
 use c8dr_core::exit_code;
-use c8dr_core::report::Outcome;
+use c8dr_core::plan::Plan;
+use c8dr_core::render::CommandTarget;
+use c8dr_core::report::{Outcome, RunReport};
+use c8dr_kind::{KindBackend, KubeconfigFactory, TokioCommandRunner};
 
 use super::load_plan;
 use crate::app::{RunArgs, RunBackend};
@@ -21,39 +28,17 @@ const EMBEDDED_TIME_SCALE: f64 = 100.0;
 /// Time scale `c8dr twin serve` uses unless told otherwise (keep in step with its default).
 const SERVE_TIME_SCALE: f64 = 10.0;
 
-pub(crate) async fn run(args: RunArgs) -> Result<i32, CliError> {
-    let plan = load_plan(&args.scenario)?;
-    let report_dir = args.report_dir.clone().unwrap_or_else(|| {
-        PathBuf::from("c8dr-reports").join(format!("{}-lost{}", plan.name, plan.lost_region.0))
-    });
-    let twin = match args.backend {
-        RunBackend::Twin => {
-            let time = if args.virtual_time {
-                TwinTime::Virtual
-            } else {
-                TwinTime::Scaled(args.time_scale.unwrap_or(EMBEDDED_TIME_SCALE))
-            };
-            EmbeddedTwin::start(&plan, time, args.seed).await?
-        }
-        RunBackend::TwinServe => {
-            if args.virtual_time {
-                return Err(CliError::Usage(
-                    "--virtual-time needs the embedded twin: a `c8dr twin serve` keeps its own clock"
-                        .to_owned(),
-                ));
-            }
-            let addresses = ServeAddresses {
-                bind: args.twin.bind,
-                port_offset: args.twin.port_offset,
-                control_port: args.twin.control_port,
-            };
-            EmbeddedTwin::external(
-                &plan,
-                addresses,
-                args.time_scale.unwrap_or(SERVE_TIME_SCALE),
-            )?
-        }
-    };
+/// What every backend hands the engine.
+struct Drive<'a, P> {
+    platform: &'a P,
+    apis: &'a HttpApis,
+    info: BackendInfo,
+    clock: Arc<dyn Clock>,
+    target: CommandTarget,
+}
+
+/// Run the plan on one backend, with progress and (for rehearsals) the terminal operator.
+async fn drive<P: Platform>(plan: &Plan, args: &RunArgs, drive: Drive<'_, P>) -> RunReport {
     // A rehearsal prompts on the terminal: no spinner over the prompt.
     let progress = if args.manual {
         Progress::plain()
@@ -61,26 +46,129 @@ pub(crate) async fn run(args: RunArgs) -> Result<i32, CliError> {
         Progress::new()
     };
     let operator: Option<Arc<dyn Operator>> = args.manual.then(|| {
-        Arc::new(TerminalOperator::new(plan.clone(), twin.target.clone())) as Arc<dyn Operator>
+        Arc::new(TerminalOperator::new(plan.clone(), drive.target.clone())) as Arc<dyn Operator>
     });
     let options = EngineOptions {
         poll_interval: args.poll_interval,
-        clock: twin.clock.clone(),
+        clock: drive.clock,
         operator,
         ..EngineOptions::default()
     };
-    let engine = Engine::new(
-        &twin.platform,
-        &twin.apis,
-        twin.info.clone(),
-        &progress,
-        options,
-    );
-    let mut report = engine.run(&plan).await;
-    report.backend_stats = twin.stats();
-    twin.shutdown().await;
+    let engine = Engine::new(drive.platform, drive.apis, drive.info, &progress, options);
+    engine.run(plan).await
+}
 
-    let written = reports::write_all(&report_dir, &report)?;
+pub(crate) async fn run(args: RunArgs) -> Result<i32, CliError> {
+    let mut plan = load_plan(&args.scenario)?;
+    let report_dir = args.report_dir.clone().unwrap_or_else(|| {
+        PathBuf::from("c8dr-reports").join(format!("{}-lost{}", plan.name, plan.lost_region.0))
+    });
+    if args.virtual_time && args.backend != RunBackend::Twin {
+        return Err(CliError::Usage(
+            "--virtual-time needs the embedded twin: other backends keep their own clock"
+                .to_owned(),
+        ));
+    }
+    let report = match args.backend {
+        RunBackend::Twin | RunBackend::TwinServe => {
+            let twin = if args.backend == RunBackend::Twin {
+                let time = if args.virtual_time {
+                    TwinTime::Virtual
+                } else {
+                    TwinTime::Scaled(args.time_scale.unwrap_or(EMBEDDED_TIME_SCALE))
+                };
+                EmbeddedTwin::start(&plan, time, args.seed).await?
+            } else {
+                let addresses = ServeAddresses {
+                    bind: args.twin.bind,
+                    port_offset: args.twin.port_offset,
+                    control_port: args.twin.control_port,
+                };
+                EmbeddedTwin::external(
+                    &plan,
+                    addresses,
+                    args.time_scale.unwrap_or(SERVE_TIME_SCALE),
+                )?
+            };
+            let mut report = drive(
+                &plan,
+                &args,
+                Drive {
+                    platform: &twin.platform,
+                    apis: &twin.apis,
+                    info: twin.info.clone(),
+                    clock: twin.clock.clone(),
+                    target: twin.target.clone(),
+                },
+            )
+            .await;
+            report.backend_stats = twin.stats();
+            twin.shutdown().await;
+            report
+        }
+        RunBackend::Kind => run_on_kind(&mut plan, &args, &report_dir).await?,
+    };
+    finish(&report_dir, &report)
+}
+
+/// The drill on the kind clusters `c8dr clusters up` created: install both regions, run, collect
+/// diagnostics when anything failed, and clean up what the run started.
+async fn run_on_kind(
+    plan: &mut Plan,
+    args: &RunArgs,
+    report_dir: &Path,
+) -> Result<RunReport, CliError> {
+    let config = args.kind.config(&report_dir.join("kind-run"))?;
+    let notes = c8dr_kind::adapt_plan(&config, plan);
+    for note in &notes {
+        println!("note: {note}");
+    }
+    let factory = Arc::new(KubeconfigFactory {
+        path: config.kubeconfig.clone(),
+    });
+    let target = c8dr_kind::command_target(&config);
+    let backend = KindBackend::connect(config, plan, Arc::new(TokioCommandRunner), factory)
+        .await
+        .map_err(CliError::Kind)?;
+    println!("installing Camunda in both regions (helm upgrade --install, in parallel)");
+    if let Err(e) = backend.start().await {
+        let _ = backend.diagnostics(&report_dir.join("diagnostics")).await;
+        backend.shutdown().await;
+        return Err(CliError::Kind(e));
+    }
+    let apis = HttpApis::new(backend.endpoints(), Some(backend.credentials()));
+    let mut report = drive(
+        plan,
+        args,
+        Drive {
+            platform: &backend,
+            apis: &apis,
+            info: backend.info(),
+            clock: Arc::new(TokioClock::new()),
+            target,
+        },
+    )
+    .await;
+    if !notes.is_empty() {
+        report.backend_stats = Some(serde_json::json!({ "notes": notes }));
+    }
+    if report.outcome != Outcome::Passed {
+        match backend.diagnostics(&report_dir.join("diagnostics")).await {
+            Ok(files) => println!(
+                "diagnostics: {} files in {}",
+                files.len(),
+                report_dir.join("diagnostics").display()
+            ),
+            Err(e) => tracing::warn!(error = %e, "cannot collect diagnostics"),
+        }
+    }
+    backend.shutdown().await;
+    Ok(report)
+}
+
+/// Write the reports and turn the outcome into the exit code.
+fn finish(report_dir: &Path, report: &RunReport) -> Result<i32, CliError> {
+    let written = reports::write_all(report_dir, report)?;
     println!(
         "reports: {} {} {} {} {}",
         written.html.display(),
@@ -98,7 +186,7 @@ pub(crate) async fn run(args: RunArgs) -> Result<i32, CliError> {
             .and_then(|mut file| {
                 std::io::Write::write_all(
                     &mut file,
-                    c8dr_core::report::to_markdown(&report).as_bytes(),
+                    c8dr_core::report::to_markdown(report).as_bytes(),
                 )
             });
         if let Err(e) = appended {
