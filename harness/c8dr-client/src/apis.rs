@@ -1,6 +1,6 @@
 //! `CamundaApis` over HTTP: the management API, the REST API and Elasticsearch of each region.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::time::Duration;
 
@@ -8,7 +8,7 @@ use c8dr_core::backend::{ApiError, CamundaApis};
 use c8dr_core::camunda::{
     BackupRepository, ChangeOptions, ClusterPatchRequest, ClusterTopology, CreatedInstance,
     Deployment, ExporterStatus, ExportingOperation, ExportingOutcome, IndexInfo, PlannedChanges,
-    RestoreResponse, SnapshotInfo, SnapshotStatus, Topology,
+    RestoreResponse, SnapshotInfo, SnapshotStatus, Topology, UserTask,
 };
 use c8dr_core::region::RegionId;
 use reqwest::Client;
@@ -126,6 +126,12 @@ struct CatIndex {
     docs_count: Option<serde_json::Value>,
     #[serde(default)]
     status: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct UserTaskPage {
+    #[serde(default)]
+    items: Vec<UserTask>,
 }
 
 #[derive(Deserialize)]
@@ -415,6 +421,72 @@ impl CamundaApis for HttpApis {
                 status: row.status.unwrap_or_else(|| "open".to_owned()),
             })
             .collect())
+    }
+
+    async fn user_tasks(
+        &self,
+        via: RegionId,
+        process_instance_key: &str,
+    ) -> Result<Vec<UserTask>, ApiError> {
+        let url = self.url(via, "rest", "/v2/user-tasks/search")?;
+        let body = json!({
+            "filter": {"processInstanceKey": process_instance_key},
+            "page": {"limit": 100},
+        });
+        let found: UserTaskPage = send(
+            self.rest(self.client.post(url))
+                .json(&body)
+                .timeout(READ_TIMEOUT),
+        )
+        .await?
+        .json()?;
+        Ok(found.items)
+    }
+
+    async fn complete_user_task(&self, via: RegionId, user_task_key: &str) -> Result<(), ApiError> {
+        let url = self.url(
+            via,
+            "rest",
+            &format!("/v2/user-tasks/{user_task_key}/completion"),
+        )?;
+        send(
+            self.rest(self.client.post(url))
+                .json(&json!({}))
+                .timeout(READ_TIMEOUT),
+        )
+        .await?
+        .ok()
+    }
+
+    async fn instance_states(
+        &self,
+        region: RegionId,
+        index: &str,
+        keys: &[String],
+    ) -> Result<BTreeMap<String, String>, ApiError> {
+        let mut states = BTreeMap::new();
+        for chunk in keys.chunks(KEYS_PER_QUERY) {
+            let url = self.url(region, "elasticsearch", &format!("/{index}/_search"))?;
+            let body = json!({
+                "size": chunk.len(),
+                "_source": ["processInstanceKey", "state"],
+                "query": {"terms": {"processInstanceKey": chunk}},
+            });
+            let answer = send(self.client.post(url).json(&body).timeout(READ_TIMEOUT)).await?;
+            if answer.status.as_u16() == 404 {
+                return Ok(BTreeMap::new());
+            }
+            let response: SearchResponse = answer.json()?;
+            for hit in &response.hits.hits {
+                if let (Some(key), Some(state)) = (
+                    hit.source.get("processInstanceKey").and_then(key_text),
+                    hit.source.get("state").and_then(serde_json::Value::as_str),
+                ) {
+                    states.insert(key, state.to_owned());
+                }
+            }
+        }
+        Ok(states)
     }
 
     async fn find_instances(

@@ -370,3 +370,68 @@ async fn twin_control_maps_answers_to_platform_results() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn user_tasks_are_searched_by_instance_and_completed_through_the_rest_api() {
+    let seen = Seen::default();
+    let router = Router::new()
+        .route(
+            "/v2/user-tasks/search",
+            post(|State(seen): State<Seen>, headers: HeaderMap, body: Bytes| async move {
+                seen.record("search".into(), None, &headers, &body);
+                (
+                    StatusCode::OK,
+                    r#"{"items":[{"userTaskKey":"2251799813685260","processInstanceKey":"2251799813685259","state":"CREATED","elementId":"await-check"}],"page":{"totalItems":1}}"#,
+                )
+            }),
+        )
+        .route(
+            "/v2/user-tasks/{key}/completion",
+            post(|State(seen): State<Seen>, Path(key): Path<String>, headers: HeaderMap, body: Bytes| async move {
+                seen.record(format!("complete {key}"), None, &headers, &body);
+                StatusCode::NO_CONTENT
+            }),
+        )
+        .with_state(seen.clone());
+    let apis = apis(serve(router).await);
+    let tasks = apis
+        .user_tasks(RegionId(0), "2251799813685259")
+        .await
+        .expect("search");
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0].state, "CREATED");
+    apis.complete_user_task(RegionId(0), &tasks[0].user_task_key)
+        .await
+        .expect("completed");
+    let requests = seen.all();
+    assert_eq!(
+        requests[0].3,
+        r#"{"filter":{"processInstanceKey":"2251799813685259"},"page":{"limit":100}}"#
+    );
+    assert_eq!(requests[1].0, "complete 2251799813685260");
+    assert_eq!(requests[1].2.as_deref(), Some("Basic ZGVtbzpkZW1v"));
+}
+
+#[tokio::test]
+async fn instance_states_come_from_the_list_view_documents() {
+    let router = Router::new().route(
+        "/operate-list-view-8.3.0_/_search",
+        post(|| async {
+            (
+                StatusCode::OK,
+                r#"{"hits":{"hits":[{"_source":{"processInstanceKey":2251799813685249,"state":"COMPLETED"}},{"_source":{"processInstanceKey":"4503599627370497","state":"ACTIVE"}}]}}"#,
+            )
+        }),
+    );
+    let apis = apis(serve(router).await);
+    let states = apis
+        .instance_states(
+            RegionId(0),
+            "operate-list-view-8.3.0_",
+            &["2251799813685249".to_owned(), "4503599627370497".to_owned()],
+        )
+        .await
+        .expect("states");
+    assert_eq!(states["2251799813685249"], "COMPLETED");
+    assert_eq!(states["4503599627370497"], "ACTIVE");
+}

@@ -5,7 +5,7 @@
 //! ([`CamundaApis`]). The engine never knows which backend it drives: the twin and real kind
 //! clusters implement the same traits, and the HTTP clients are the same code on both.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::time::Duration;
 
@@ -13,6 +13,7 @@ use crate::camunda::{
     BackupRepository, ChangeOptions, ClusterPatchRequest, ClusterTopology, CreatedInstance,
     Deployment, ExporterStatus, ExportingOperation, ExportingOutcome, IndexInfo, PlannedChanges,
     ReleaseOverrides, ReleaseStatus, RestoreResponse, SnapshotInfo, SnapshotStatus, Topology,
+    UserTask,
 };
 use crate::region::{LossMode, RegionId};
 
@@ -189,6 +190,51 @@ pub trait CamundaApis: Send + Sync {
         &self,
         region: RegionId,
     ) -> impl Future<Output = Result<Vec<IndexInfo>, ApiError>> + Send;
+    /// The user tasks of a process instance, as `POST /v2/user-tasks/search` finds them in the
+    /// serving region's secondary storage.
+    fn user_tasks(
+        &self,
+        via: RegionId,
+        process_instance_key: &str,
+    ) -> impl Future<Output = Result<Vec<UserTask>, ApiError>> + Send {
+        let _ = (via, process_instance_key);
+        async {
+            Err(ApiError::Unsupported {
+                operation: "search user tasks",
+            })
+        }
+    }
+
+    /// `POST /v2/user-tasks/{userTaskKey}/completion`: the engine completes the task.
+    fn complete_user_task(
+        &self,
+        via: RegionId,
+        user_task_key: &str,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send {
+        let _ = (via, user_task_key);
+        async {
+            Err(ApiError::Unsupported {
+                operation: "complete user tasks",
+            })
+        }
+    }
+
+    /// The state (`ACTIVE`, `COMPLETED`, ...) of these process instances in the region's
+    /// Elasticsearch index; keys it does not hold are absent.
+    fn instance_states(
+        &self,
+        region: RegionId,
+        index: &str,
+        keys: &[String],
+    ) -> impl Future<Output = Result<BTreeMap<String, String>, ApiError>> + Send {
+        let _ = (region, index, keys);
+        async {
+            Err(ApiError::Unsupported {
+                operation: "read process-instance states",
+            })
+        }
+    }
+
     /// Which of these process-instance keys the region's Elasticsearch holds in `index`.
     fn find_instances(
         &self,
@@ -245,6 +291,12 @@ pub enum ApiError {
         /// Full URL.
         url: String,
     },
+    /// This backend cannot make this call.
+    #[error("this backend cannot {operation}")]
+    Unsupported {
+        /// What was asked.
+        operation: &'static str,
+    },
     /// The backend has no endpoint for this region and service.
     #[error("no {service} endpoint for {region}")]
     NoEndpoint {
@@ -277,9 +329,10 @@ impl ApiError {
         match self {
             ApiError::Unreachable { .. } => true,
             ApiError::Status { status, .. } => matches!(status, 502 | 503),
-            ApiError::Decode { .. } | ApiError::Timeout { .. } | ApiError::NoEndpoint { .. } => {
-                false
-            }
+            ApiError::Decode { .. }
+            | ApiError::Timeout { .. }
+            | ApiError::NoEndpoint { .. }
+            | ApiError::Unsupported { .. } => false,
         }
     }
 

@@ -55,7 +55,12 @@ pub struct Mutant {
 fn is_procedure_step(phase: Option<Phase>, step: &Step) -> bool {
     matches!(phase, Some(Phase::Failover | Phase::Failback))
         && step.action.as_ref().is_some_and(|a| {
-            !matches!(a, Action::CreateInstances(_) | Action::DeployProcess { .. })
+            !matches!(
+                a,
+                Action::CreateInstances(_)
+                    | Action::DeployProcess { .. }
+                    | Action::CompleteInstances { .. }
+            )
         })
 }
 
@@ -133,7 +138,10 @@ fn wrong_region(plan: &Plan, action: &Action) -> Option<Action> {
                 *from = flip_exporter(plan, from)?;
             }
         }
-        Action::Exporting { .. } | Action::DeployProcess { .. } | Action::CreateInstances(_) => {
+        Action::Exporting { .. }
+        | Action::DeployProcess { .. }
+        | Action::CreateInstances(_)
+        | Action::CompleteInstances { .. } => {
             return None;
         }
     }

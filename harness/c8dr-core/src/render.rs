@@ -268,6 +268,17 @@ pub fn action_commands(plan: &Plan, action: &Action, target: &CommandTarget) -> 
                 ),
             )
         }
+        Action::CompleteInstances { via, count } => {
+            let (forward, base) = rest(target, *via);
+            let mut commands = forward.into_iter().collect::<Vec<_>>();
+            commands.push(format!(
+                "curl -u demo:demo -XPOST '{base}/v2/user-tasks/search' -H 'Content-Type: application/json' -d '{{\"filter\":{{\"processInstanceKey\":\"<an instance acknowledged before the fault>\"}}}}'  # ×{count}"
+            ));
+            commands.push(format!(
+                "curl -u demo:demo -XPOST '{base}/v2/user-tasks/<userTaskKey>/completion' -H 'Content-Type: application/json' -d '{{}}'"
+            ));
+            commands
+        }
         Action::CreateInstances(create) => {
             let (forward, base) = rest(target, create.via);
             with_forward(
@@ -481,6 +492,13 @@ pub fn expectation_commands(
             )],
             (TargetKind::Kubernetes { .. }, None) => Vec::new(),
         },
+        Expectation::InstancesCompleted { region } => {
+            let (_, base) = elasticsearch(target, *region);
+            vec![format!(
+                "curl -XPOST '{base}/{}/_search' -H 'Content-Type: application/json' -d '{{\"_source\":[\"processInstanceKey\",\"state\"],\"query\":{{\"terms\":{{\"processInstanceKey\":[\"<completed keys>\"]}}}}}}'  # state must be COMPLETED",
+                plan.process_instance_index
+            )]
+        }
         Expectation::Instances { region, .. } => {
             let (_, base) = elasticsearch(target, *region);
             vec![format!(

@@ -769,6 +769,15 @@ impl Validator<'_> {
                     content,
                 }
             }
+            ActionSpec::CompleteInstances { via, count } => {
+                if count.value == 0 {
+                    self.sink.at(&count.referenced, "count must be at least 1");
+                }
+                Action::CompleteInstances {
+                    via: self.via(via.as_ref(), cx),
+                    count: count.value,
+                }
+            }
             ActionSpec::CreateInstances(spec) => {
                 if spec.count.value == 0 {
                     self.sink
@@ -1013,6 +1022,9 @@ impl Validator<'_> {
                 operate: *operate,
                 tasklist: *tasklist,
             },
+            ExpectSpec::InstancesCompleted { region } => Expectation::InstancesCompleted {
+                region: self.region(region, cx),
+            },
             ExpectSpec::Instances { region, visible } => Expectation::Instances {
                 region: self.region(region, cx),
                 visible: *visible,
@@ -1035,7 +1047,7 @@ fn default_timeout_of(action: &Action) -> Duration {
         | Action::RegisterRepository { .. }
         | Action::DeployProcess { .. } => minutes(2),
         Action::CreateSnapshot { .. } | Action::RestoreSnapshot { .. } => minutes(30),
-        Action::CreateInstances(_) => minutes(5),
+        Action::CreateInstances(_) | Action::CompleteInstances { .. } => minutes(5),
     }
 }
 

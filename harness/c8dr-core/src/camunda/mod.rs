@@ -25,4 +25,4 @@ pub use elasticsearch::{
 pub use exporting::{ExporterStatus, ExportingOperation, ExportingOutcome};
 pub use release::{ReleaseOverrides, ReleaseStatus, ScalarValue};
 pub use topology::{BrokerInfo, PartitionHealth, PartitionInfo, PartitionRole, Topology};
-pub use workload::{CreatedInstance, DeployedProcess, Deployment};
+pub use workload::{CreatedInstance, DeployedProcess, Deployment, UserTask};

@@ -57,6 +57,20 @@ impl CreatedInstance {
     }
 }
 
+/// One item of `POST /v2/user-tasks/search`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserTask {
+    /// The task's key.
+    pub user_task_key: String,
+    /// Its process instance.
+    #[serde(default)]
+    pub process_instance_key: String,
+    /// `CREATED`, `COMPLETED`, `CANCELED`, ...
+    #[serde(default)]
+    pub state: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -289,6 +289,9 @@ pub(crate) async fn perform<P: Platform, A: CamundaApis>(
         Action::CreateInstances(create) => {
             create_instances(apis, step_id, create, state, deadline, poll, &mut attempts).await
         }
+        Action::CompleteInstances { via, count } => {
+            complete_instances(apis, *via, *count, state, deadline, poll, &mut attempts).await
+        }
     };
     ActionRun { outcome, attempts }
 }
@@ -380,4 +383,94 @@ async fn create_instances<A: CamundaApis>(
             acknowledged.join(", ")
         )),
     }
+}
+
+/// Complete the earliest instances acknowledged before the fault: find each one's user task in
+/// secondary storage, then have the engine complete it. Proves the instance's state survived in
+/// the engine, not only its copy in Elasticsearch.
+async fn complete_instances<A: CamundaApis>(
+    apis: &A,
+    via: crate::region::RegionId,
+    count: u32,
+    state: &mut RunState<'_>,
+    deadline: Duration,
+    poll: Duration,
+    attempts: &mut u32,
+) -> ActionResult {
+    let before = state.fault_ms.unwrap_or(u64::MAX);
+    let candidates: Vec<String> = {
+        let ledger = super::background::lock(&state.shared.ledger);
+        ledger
+            .iter()
+            .filter(|a| a.at_ms < before)
+            .filter_map(|a| a.key.clone())
+            .filter(|k| !state.completed_keys.contains(k))
+            .take(count as usize)
+            .collect()
+    };
+    if candidates.len() < count as usize {
+        return ActionResult::Failed(format!(
+            "only {} instance(s) were acknowledged before the fault; {count} asked",
+            candidates.len()
+        ));
+    }
+    let clock = Arc::clone(&state.clock);
+    let mut completed = Vec::new();
+    for key in &candidates {
+        loop {
+            *attempts += 1;
+            let remaining = deadline.saturating_sub(clock.now());
+            let found =
+                tokio::time::timeout(clock.call_budget(remaining), apis.user_tasks(via, key))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(ApiError::Timeout {
+                            method: "POST".into(),
+                            url: "/v2/user-tasks/search".into(),
+                        })
+                    });
+            let outcome = match found {
+                Ok(tasks) => match tasks.iter().find(|t| t.state == "CREATED") {
+                    Some(task) => {
+                        let remaining = deadline.saturating_sub(clock.now());
+                        tokio::time::timeout(
+                            clock.call_budget(remaining),
+                            apis.complete_user_task(via, &task.user_task_key),
+                        )
+                        .await
+                        .unwrap_or_else(|_| {
+                            Err(ApiError::Timeout {
+                                method: "POST".into(),
+                                url: "/v2/user-tasks/completion".into(),
+                            })
+                        })
+                        .map(|()| true)
+                    }
+                    // Not exported yet (or already completed elsewhere): look again.
+                    None => Ok(false),
+                },
+                Err(e) => Err(e),
+            };
+            match outcome {
+                Ok(true) => break,
+                Ok(false) => {}
+                Err(e) if e.is_retryable() => {}
+                Err(e) => {
+                    return ActionResult::Failed(format!(
+                        "instance {key} could not be completed: {}",
+                        error_chain(&e)
+                    ));
+                }
+            }
+            if clock.now() + poll >= deadline {
+                return ActionResult::Failed(format!(
+                    "the user task of instance {key} was not found open before the deadline"
+                ));
+            }
+            state.wait(poll).await;
+        }
+        completed.push(key.clone());
+    }
+    state.completed_keys.extend(completed.iter().cloned());
+    ActionResult::Done(Some(json!({ "completed": completed })))
 }

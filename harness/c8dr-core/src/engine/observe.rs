@@ -357,6 +357,40 @@ pub(crate) async fn observe<P: Platform, A: CamundaApis>(
             ),
             Err(e) => unobservable(&e),
         },
+        Expectation::InstancesCompleted { region } => {
+            if state.completed_keys.is_empty() {
+                return judged(
+                    Verdict::failing("no instance was completed by a completeInstances step"),
+                    serde_json::Value::Null,
+                );
+            }
+            match apis
+                .instance_states(*region, &plan.process_instance_index, &state.completed_keys)
+                .await
+            {
+                Ok(states) => {
+                    let not_completed: Vec<String> = state
+                        .completed_keys
+                        .iter()
+                        .map(|k| (k, states.get(k).map_or("missing", String::as_str)))
+                        .filter(|(_, s)| *s != "COMPLETED")
+                        .map(|(k, s)| format!("{k} is {s}"))
+                        .collect();
+                    judged(
+                        if not_completed.is_empty() {
+                            Verdict::default()
+                        } else {
+                            Verdict::failing(format!(
+                                "instances completed through the engine do not show as COMPLETED in {region}: {}",
+                                not_completed.join(", ")
+                            ))
+                        },
+                        json!(states),
+                    )
+                }
+                Err(e) => unobservable(&e),
+            }
+        }
         Expectation::Instances { region, visible } => {
             // `all`: what was acknowledged before this step's action ended must be visible
             // (later keys may still be on their way). `stale`: any acknowledged key missing.

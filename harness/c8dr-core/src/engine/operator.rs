@@ -31,7 +31,9 @@ pub trait Operator: Send + Sync {
 pub fn is_manual(action: &Action) -> bool {
     !matches!(
         action,
-        Action::DeployProcess { .. } | Action::CreateInstances(_)
+        Action::DeployProcess { .. }
+            | Action::CreateInstances(_)
+            | Action::CompleteInstances { .. }
     )
 }
 

@@ -14,7 +14,7 @@ use crate::backend::{BackendInfo, CamundaApis, Platform};
 use crate::camunda::Placement;
 use crate::clock::{Clock, TokioClock};
 use crate::event::{Event, EventSink};
-use crate::plan::{Expectation, Plan, Stage, Step};
+use crate::plan::{Action, Expectation, Plan, Stage, Step};
 use crate::report::{
     ActionReport, DataContinuityReport, ExpectationReport, FORMAT_VERSION, FailureSummary, Outcome,
     RunReport, StageReport, StepReport, ToolInfo,
@@ -81,6 +81,10 @@ pub(crate) struct RunState<'s> {
     pub(crate) duties: Option<&'s dyn Duties>,
     /// The last data-continuity check.
     pub(crate) continuity: Option<DataContinuityReport>,
+    /// When the first region loss took effect (run milliseconds).
+    pub(crate) fault_ms: Option<u64>,
+    /// Instances completed through the engine by `completeInstances`.
+    pub(crate) completed_keys: Vec<String>,
 }
 
 impl RunState<'_> {
@@ -210,6 +214,8 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
             shared: &shared,
             duties: Some(&background),
             continuity: None,
+            fault_ms: None,
+            completed_keys: Vec::new(),
         };
         let poll = self
             .wall(self.options.poll_interval.unwrap_or(plan.poll_interval))
@@ -461,6 +467,9 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
             });
             report.action = Some(action_report);
             state.step_cutoff_ms = state.elapsed_ms();
+            if outcome == Outcome::Passed && matches!(action, Action::LoseRegion { .. }) {
+                state.fault_ms.get_or_insert(state.step_cutoff_ms);
+            }
             if outcome != Outcome::Passed {
                 report.outcome = outcome;
                 report.failure = Some(format!(

@@ -111,6 +111,13 @@ pub enum Action {
     },
     /// Create process instances.
     CreateInstances(CreateInstances),
+    /// Complete the earliest instances acknowledged before the fault, through the engine.
+    CompleteInstances {
+        /// Gateway region.
+        via: RegionId,
+        /// How many.
+        count: u32,
+    },
 }
 
 /// `createInstances`, resolved.
@@ -149,6 +156,7 @@ impl Action {
             Action::RestoreSnapshot { .. } => "restoreSnapshot",
             Action::DeployProcess { .. } => "deployProcess",
             Action::CreateInstances(_) => "createInstances",
+            Action::CompleteInstances { .. } => "completeInstances",
         }
     }
 
@@ -229,6 +237,9 @@ impl Action {
             Action::DeployProcess {
                 via, resource_name, ..
             } => format!("deploy {resource_name} via {via}"),
+            Action::CompleteInstances { via, count } => format!(
+                "complete {count} instance(s) acknowledged before the fault, through the engine via {via}"
+            ),
             Action::CreateInstances(c) => match c.require {
                 Require::Acknowledged => {
                     format!(

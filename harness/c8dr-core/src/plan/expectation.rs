@@ -105,6 +105,11 @@ pub enum Expectation {
         /// Tasklist on?
         tasklist: bool,
     },
+    /// Completed instances show as completed in a region's Elasticsearch.
+    InstancesCompleted {
+        /// Whose Elasticsearch.
+        region: RegionId,
+    },
     /// Acknowledged instances visible in a region's Elasticsearch.
     Instances {
         /// Whose Elasticsearch.
@@ -141,6 +146,7 @@ impl Expectation {
             Expectation::Isolated { .. } => "isolated",
             Expectation::WebApps { .. } => "webApps",
             Expectation::Instances { .. } => "instances",
+            Expectation::InstancesCompleted { .. } => "instancesCompleted",
         }
     }
 
@@ -244,6 +250,9 @@ impl Expectation {
                     .join(" and ")
             ),
             Expectation::Isolated { from, to } => format!("{from} cannot reach {to}"),
+            Expectation::InstancesCompleted { region } => format!(
+                "the instances completed through the engine show as COMPLETED in {region}'s Elasticsearch"
+            ),
             Expectation::WebApps {
                 region,
                 operate,

@@ -130,6 +130,15 @@ pub enum ActionSpec {
     },
     /// `POST /v2/process-instances`, recording every attempt in the run's ledger.
     CreateInstances(CreateInstancesSpec),
+    /// Complete instances through the engine: the earliest acknowledged before the fault (their
+    /// user task is found with `POST /v2/user-tasks/search` and completed).
+    CompleteInstances {
+        /// Gateway region; default `surviving`.
+        #[serde(default)]
+        via: Option<Spanned<RegionRefSpec>>,
+        /// How many instances.
+        count: Spanned<u32>,
+    },
 }
 
 /// `createInstances`.

@@ -122,6 +122,12 @@ pub enum ExpectSpec {
         /// The region it must not reach.
         to: Spanned<RegionRefSpec>,
     },
+    /// Every instance a `completeInstances` step completed shows as `COMPLETED` in a region's
+    /// Elasticsearch.
+    InstancesCompleted {
+        /// Whose Elasticsearch.
+        region: Spanned<RegionRefSpec>,
+    },
     /// The process instances acknowledged so far (the run's ledger) are in a region's Elasticsearch.
     Instances {
         /// Whose Elasticsearch.
