@@ -5,12 +5,14 @@ CARGO ?= cargo
 # Extra arguments for `make drill`, e.g. `make drill ARGS="--lost-region 0"`.
 ARGS ?=
 
-.PHONY: drill test lint unit-tests doc-tests browser bench fmt clean help
+.PHONY: drill test lint unit-tests doc-tests browser bench mutate kind-drill fmt clean help
 
 help:
 	@echo "make drill   run the Camunda 8.8 dual-region drill on the embedded twin (ARGS=... for c8dr run)"
 	@echo "make test    formatting, lints, unit, end-to-end and doc tests (what CI runs)"
-	@echo "make bench   drill wall time and harness overhead on the twin (release build)"
+	@echo "make bench   drill wall time, harness overhead and mutation testing time on the twin (release build)"
+	@echo "make mutate  procedure mutation testing of the 8.8 drill on the twin"
+	@echo "make kind-drill  the 8.8 drill on two kind clusters with the real chart (needs docker, kind, helm)"
 	@echo "make fmt     format the code"
 
 drill:
@@ -39,6 +41,22 @@ doc-tests:
 
 bench:
 	$(CARGO) bench --locked -p c8dr-cli --bench drill
+
+mutate:
+	$(CARGO) run --locked --release -p c8dr-cli -- mutate $(ARGS)
+
+# The nightly pipeline, locally: for each lost region, fresh clusters, the drill on the real
+# chart, clusters removed whatever happened. CHART_VERSION=13.x.y overrides the pinned chart.
+KIND_REPORTS ?= c8dr-reports/kind
+kind-drill:
+	$(CARGO) build --locked --release -p c8dr-cli
+	@status=0; for region in 1 0; do \
+		./target/release/c8dr clusters up || { status=3; break; }; \
+		./target/release/c8dr run --backend kind --lost-region $$region \
+			$${CHART_VERSION:+--chart-version $$CHART_VERSION} \
+			--report-dir $(KIND_REPORTS)/lost$$region || status=$$?; \
+		./target/release/c8dr clusters down || true; \
+	done; exit $$status
 
 fmt:
 	$(CARGO) fmt --all
