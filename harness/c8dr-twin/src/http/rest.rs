@@ -189,13 +189,8 @@ async fn get_instance(State(ctx): State<RegionCtx>, Path(key): Path<String>) -> 
 
 async fn search_instances(State(ctx): State<RegionCtx>, body: Bytes) -> Response {
     const PATH: &str = "/v2/process-instances/search";
-    let v = if body.iter().all(u8::is_ascii_whitespace) {
-        Value::Null
-    } else {
-        match serde_json::from_slice::<Value>(&body) {
-            Ok(v) => v,
-            Err(_) => return bad_body(PATH),
-        }
+    let Some(v) = optional_json(&body) else {
+        return bad_body(PATH);
     };
     let region = ctx.region;
     rest(
@@ -204,6 +199,62 @@ async fn search_instances(State(ctx): State<RegionCtx>, body: Bytes) -> Response
         PATH,
     )
     .await
+}
+
+/// Parses an optional JSON body: empty (or only whitespace) is `Null`; `None` when it is not
+/// JSON.
+fn optional_json(body: &Bytes) -> Option<Value> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        Some(Value::Null)
+    } else {
+        serde_json::from_slice::<Value>(body).ok()
+    }
+}
+
+async fn search_user_tasks(State(ctx): State<RegionCtx>, body: Bytes) -> Response {
+    const PATH: &str = "/v2/user-tasks/search";
+    let Some(v) = optional_json(&body) else {
+        return bad_body(PATH);
+    };
+    let region = ctx.region;
+    rest(
+        &ctx,
+        ctx.shared.with(|w| w.search_user_tasks(region, &v)),
+        PATH,
+    )
+    .await
+}
+
+async fn get_user_task(State(ctx): State<RegionCtx>, Path(key): Path<String>) -> Response {
+    let path = format!("/v2/user-tasks/{key}");
+    let region = ctx.region;
+    rest(
+        &ctx,
+        ctx.shared.with(|w| w.get_user_task(region, &key)),
+        &path,
+    )
+    .await
+}
+
+/// `POST /v2/user-tasks/{key}/completion`: 204 without a body on success.
+async fn complete_user_task(
+    State(ctx): State<RegionCtx>,
+    Path(key): Path<String>,
+    body: Bytes,
+) -> Response {
+    let path = format!("/v2/user-tasks/{key}/completion");
+    let Some(v) = optional_json(&body) else {
+        return bad_body(&path);
+    };
+    let region = ctx.region;
+    match ctx.shared.with(|w| w.complete_user_task(region, &key, &v)) {
+        Ok(()) => {
+            let mut resp = Body::empty().into_response();
+            *resp.status_mut() = StatusCode::NO_CONTENT;
+            resp
+        }
+        Err(e) => rest(&ctx, Err(e), &path).await,
+    }
 }
 
 /// The REST router of region `region`.
@@ -219,6 +270,9 @@ pub(crate) fn router(shared: Arc<Shared>, region: u8) -> Router {
         .route("/v2/process-instances", post(create_instance))
         .route("/v2/process-instances/search", post(search_instances))
         .route("/v2/process-instances/{key}", get(get_instance))
+        .route("/v2/user-tasks/search", post(search_user_tasks))
+        .route("/v2/user-tasks/{key}", get(get_user_task))
+        .route("/v2/user-tasks/{key}/completion", post(complete_user_task))
         .layer(middleware::from_fn_with_state(ctx.clone(), auth))
         .with_state(ctx);
     observed(r, shared)

@@ -216,6 +216,17 @@ impl Elasticsearch {
         }
     }
 
+    /// Whether the schema an exporter checks when it opens is there: the cluster runs and every
+    /// index of the 8.8 set exists and is open (`SchemaManager.isSchemaReadyForUse`: no
+    /// missing index; a closed index is not matched by the `name*` pattern it reads mappings
+    /// with).
+    pub(crate) fn schema_ready(&self) -> bool {
+        self.status == EsStatus::Running
+            && SCHEMA_INDICES
+                .iter()
+                .all(|name| self.indices.get(*name).is_some_and(|i| i.open))
+    }
+
     /// Whether a document can be written to `index` (missing indices are auto-created).
     pub(crate) fn writable(&self, index: &str) -> bool {
         self.status == EsStatus::Running && self.indices.get(index).is_none_or(|i| i.open)

@@ -1,6 +1,6 @@
 //! Partition logs, exporters and the exporting pause (contract §1.8 and §4).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value, json};
 
@@ -39,6 +39,15 @@ pub(crate) struct PartitionData {
     pub(crate) phase: ExporterPhase,
     /// Key counter of the partition (keys are `(partition << 51) + counter`).
     pub(crate) key_counter: u64,
+    /// Exporters opened by the exporter director of `opened_on` (the current leader). An
+    /// enabled exporter that is not open does not export, and neither does any other exporter
+    /// of the partition (`ExporterDirector.startActiveExportingMode` waits for every
+    /// container's `open` before reading the log).
+    pub(crate) opened: BTreeSet<String>,
+    /// The leader whose exporter director opened `opened`; a new leader opens them again.
+    pub(crate) opened_on: Option<u32>,
+    /// The engine's runtime state of the partition: process instances and user tasks.
+    pub(crate) engine: super::usertasks::EngineState,
 }
 
 impl PartitionData {
@@ -50,6 +59,9 @@ impl PartitionData {
             written: positions,
             phase: ExporterPhase::Exporting,
             key_counter: 0,
+            opened: BTreeSet::new(),
+            opened_on: None,
+            engine: super::usertasks::EngineState::default(),
         }
     }
 
@@ -95,12 +107,51 @@ impl World {
             .unwrap_or_default()
     }
 
+    /// Opens the enabled exporters of partition `p` on its leader (contract §4; 8.8's Camunda
+    /// exporter creates nothing when it opens, it checks `isSchemaReadyForUse` on its target
+    /// and throws "Schema is not ready for use" otherwise, and the director retries the open):
+    /// an exporter opens once its target Elasticsearch is reachable from the leader and holds
+    /// the 8.8 index set. A new leader (leader change, restart) opens every exporter again;
+    /// a disabled exporter is closed.
+    fn open_exporters(&mut self, p: u32, leader: Option<u32>) {
+        let Some(leader) = leader else {
+            if let Some(data) = self.partitions.get_mut(&p) {
+                data.opened.clear();
+                data.opened_on = None;
+            }
+            return;
+        };
+        let enabled = self.enabled_exporters(p, leader);
+        let openable: BTreeSet<String> = enabled
+            .iter()
+            .filter(|e| {
+                exporter_target(e)
+                    .filter(|r| usize::from(*r) < self.regions.len())
+                    .is_none_or(|r| {
+                        self.broker_reaches_es(leader, r)
+                            && self.region(r).is_some_and(|reg| reg.es.schema_ready())
+                    })
+            })
+            .cloned()
+            .collect();
+        if let Some(data) = self.partitions.get_mut(&p) {
+            if data.opened_on != Some(leader) {
+                data.opened.clear();
+                data.opened_on = Some(leader);
+            }
+            data.opened.retain(|e| enabled.contains(e));
+            data.opened.extend(openable);
+        }
+    }
+
     /// Exports every partition as far as possible: on the leader, unless hard-paused, and
-    /// only when every enabled exporter of the partition reaches its target.
+    /// only when every enabled exporter of the partition is open and reaches its target.
     pub(crate) fn export(&mut self) {
         let partition_ids: Vec<u32> = self.partitions.keys().copied().collect();
         for p in partition_ids {
-            let Some(leader) = self.leader(p) else {
+            let leader = self.leader(p);
+            self.open_exporters(p, leader);
+            let Some(leader) = leader else {
                 continue;
             };
             let Some(data) = self.partitions.get(&p) else {
@@ -110,6 +161,9 @@ impl World {
                 continue;
             }
             let enabled = self.enabled_exporters(p, leader);
+            if enabled.iter().any(|e| !data.opened.contains(e)) {
+                continue;
+            }
             let targets: Vec<(String, u8)> = enabled
                 .iter()
                 .filter_map(|e| exporter_target(e).map(|r| (e.clone(), r)))

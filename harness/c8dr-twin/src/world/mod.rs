@@ -8,6 +8,7 @@ mod elasticsearch;
 mod exporting;
 mod platform;
 mod raft;
+mod usertasks;
 mod workload;
 
 pub use cluster::{
@@ -20,6 +21,7 @@ pub use platform::{
     ENV_CREATE_SCHEMA, LossMode, PlatformError, RegionStatus, ReleaseRequest, VALUE_OPERATE,
     VALUE_TASKLIST, WEBAPP_INDEX,
 };
+pub use usertasks::USER_TASK_INDEX;
 pub use workload::{
     GATEWAY_REQUEST_TIMEOUT_MS, LIST_VIEW_INDEX, PROCESS_INDEX, RestError, process_ids,
 };

@@ -15,7 +15,7 @@ pub const LIST_VIEW_INDEX: &str = "operate-list-view-8.3.0_";
 /// Index exported process definitions land in.
 pub const PROCESS_INDEX: &str = "operate-process-8.3.0_";
 
-const TENANT: &str = "<default>";
+pub(crate) const TENANT: &str = "<default>";
 
 /// Default request timeout of the gateway's broker client
 /// (`zeebe/gateway/.../ConfigurationDefaults.DEFAULT_REQUEST_TIMEOUT`, 15 s).
@@ -94,11 +94,17 @@ pub(crate) enum LogRecord {
         version: u32,
         resource_name: String,
     },
+    /// A process instance: created (`end` none, state `ACTIVE`) or completed.
     ProcessInstance {
         key: u64,
         process_definition_key: u64,
         bpmn_process_id: String,
+        version: u32,
+        start: SimTime,
+        end: Option<SimTime>,
     },
+    /// A Camunda user task: created, or completed once `completed_at` is set.
+    UserTask(Box<super::usertasks::UserTaskRecord>),
 }
 
 impl LogRecord {
@@ -106,6 +112,7 @@ impl LogRecord {
         match self {
             Self::Process { .. } => PROCESS_INDEX,
             Self::ProcessInstance { .. } => LIST_VIEW_INDEX,
+            Self::UserTask(_) => super::usertasks::USER_TASK_INDEX,
         }
     }
 
@@ -128,13 +135,22 @@ impl LogRecord {
                 key,
                 process_definition_key,
                 bpmn_process_id,
-            } => (
-                LIST_VIEW_INDEX.to_owned(),
-                key.to_string(),
-                json!({"key": key, "processInstanceKey": key, "bpmnProcessId": bpmn_process_id,
-                       "processDefinitionKey": process_definition_key, "partitionId": partition,
-                       "state": "ACTIVE"}),
-            ),
+                version,
+                start,
+                end,
+            } => {
+                let mut doc = json!({"key": key, "processInstanceKey": key,
+                       "bpmnProcessId": bpmn_process_id,
+                       "processDefinitionKey": process_definition_key, "processVersion": version,
+                       "partitionId": partition,
+                       "state": if end.is_some() { "COMPLETED" } else { "ACTIVE" },
+                       "startDate": rfc3339(*start), "tenantId": TENANT});
+                if let (Some(end), Some(obj)) = (end, doc.as_object_mut()) {
+                    obj.insert("endDate".to_owned(), json!(rfc3339(*end)));
+                }
+                (LIST_VIEW_INDEX.to_owned(), key.to_string(), doc)
+            }
+            Self::UserTask(task) => task.document(partition),
         }
     }
 }
@@ -147,6 +163,8 @@ pub(crate) struct ProcessDefinition {
     pub(crate) resource_name: String,
     pub(crate) resource: Vec<u8>,
     pub(crate) deployed_at: u64,
+    /// The process's Camunda user task, where instances wait to be completed.
+    pub(crate) user_task: Option<super::usertasks::UserTaskDef>,
 }
 
 /// Deployed definitions and the instance round robin.
@@ -190,7 +208,7 @@ pub fn process_ids(xml: &str) -> Vec<String> {
     out
 }
 
-fn attribute(attrs: &str, wanted: &str) -> Option<String> {
+pub(crate) fn attribute(attrs: &str, wanted: &str) -> Option<String> {
     let mut rest = attrs;
     while let Some(eq) = rest.find('=') {
         let name = rest[..eq].trim();
@@ -215,7 +233,7 @@ fn key(partition: u32, counter: u64) -> u64 {
     (u64::from(partition) << 51) + counter
 }
 
-fn parse_key(v: &Value) -> Option<u64> {
+pub(crate) fn parse_key(v: &Value) -> Option<u64> {
     match v {
         Value::String(s) => s.trim().parse().ok(),
         Value::Number(n) => n.as_u64(),
@@ -257,7 +275,12 @@ impl World {
     /// (`ApiServices.sendBrokerRequest` → `BrokerClient.sendRequest`; the transport's
     /// `sendRequest` does not retry): no known leader or a refused connection → 503 at once;
     /// a leader behind a severed link → 504 once `timeout_ms` has passed.
-    fn route_command(&self, r: u8, partition: u32, timeout_ms: u64) -> Result<u32, RestError> {
+    pub(crate) fn route_command(
+        &self,
+        r: u8,
+        partition: u32,
+        timeout_ms: u64,
+    ) -> Result<u32, RestError> {
         let Some(leader) = self.known_leader(r, partition) else {
             return Err(RestError::connection_error());
         };
@@ -272,7 +295,7 @@ impl World {
         }
     }
 
-    fn next_key(&mut self, partition: u32) -> u64 {
+    pub(crate) fn next_key(&mut self, partition: u32) -> u64 {
         let data = self
             .partitions
             .entry(partition)
@@ -323,6 +346,10 @@ impl World {
                                 resource_name: name.clone(),
                                 resource: content.clone(),
                                 deployed_at: self.now,
+                                user_task: super::usertasks::user_task_of(
+                                    &String::from_utf8_lossy(&content),
+                                    &id,
+                                ),
                             },
                         );
                         if let Some(data) = self.partitions.get_mut(&1) {
@@ -436,13 +463,18 @@ impl World {
         let partition = self.dispatch_partition(r);
         self.route_command(r, partition, timeout_ms)?;
         let instance_key = self.next_key(partition);
+        let start = self.now;
         if let Some(data) = self.partitions.get_mut(&partition) {
             data.log.push(LogRecord::ProcessInstance {
                 key: instance_key,
                 process_definition_key: def_key,
                 bpmn_process_id: def.bpmn_process_id.clone(),
+                version: def.version,
+                start,
+                end: None,
             });
         }
+        self.create_user_task(partition, instance_key, def_key, start);
         self.settle();
         Ok(json!({
             "processDefinitionId": def.bpmn_process_id,
@@ -491,17 +523,39 @@ impl World {
             .and_then(Value::as_u64)
             .unwrap_or_default();
         let def = self.workload.definitions.get(&def_key);
-        json!({
+        let start = doc
+            .get("startDate")
+            .filter(|v| v.is_string())
+            .cloned()
+            .unwrap_or_else(|| json!(rfc3339(def.map_or(0, |d| d.deployed_at))));
+        let mut out = json!({
             "processInstanceKey": key.to_string(),
             "processDefinitionId": doc.get("bpmnProcessId"),
             "processDefinitionName": doc.get("bpmnProcessId"),
             "processDefinitionVersion": def.map_or(1, |d| d.version),
             "processDefinitionKey": def_key.to_string(),
-            "startDate": rfc3339(def.map_or(0, |d| d.deployed_at)),
-            "state": doc.get("state").cloned().unwrap_or_else(|| json!("ACTIVE")),
+            "startDate": start,
+            "state": Self::instance_state(doc),
             "hasIncident": false,
             "tenantId": TENANT,
-        })
+        });
+        if let (Some(end), Some(obj)) = (
+            doc.get("endDate").filter(|v| v.is_string()),
+            out.as_object_mut(),
+        ) {
+            obj.insert("endDate".to_owned(), end.clone());
+        }
+        out
+    }
+
+    /// The 8.8 API state of a list-view document (`ACTIVE`, `COMPLETED`, `TERMINATED` for
+    /// Operate's `CANCELED`).
+    fn instance_state(doc: &Value) -> &str {
+        match doc.get("state").and_then(Value::as_str) {
+            Some("COMPLETED") => "COMPLETED",
+            Some("CANCELED" | "TERMINATED") => "TERMINATED",
+            _ => "ACTIVE",
+        }
     }
 
     /// `GET /v2/process-instances/{key}`, read from region `r`'s Elasticsearch.
@@ -527,8 +581,8 @@ impl World {
     }
 
     /// `POST /v2/process-instances/search` (filter on `processInstanceKey`,
-    /// `processDefinitionId`, `processDefinitionKey`; offset page), read from region `r`'s
-    /// Elasticsearch.
+    /// `processDefinitionId`, `processDefinitionKey`, `state`; offset page), read from region
+    /// `r`'s Elasticsearch.
     ///
     /// # Errors
     /// 400 invalid body, 500 Elasticsearch unavailable.
@@ -548,6 +602,19 @@ impl World {
             .get("processDefinitionId")
             .and_then(Value::as_str)
             .map(str::to_owned);
+        let want_state = match filter.get("state") {
+            None | Some(Value::Null) => None,
+            Some(v) => match v.as_str().or_else(|| v.get("$eq").and_then(Value::as_str)) {
+                Some(s @ ("ACTIVE" | "COMPLETED" | "TERMINATED")) => Some(s.to_owned()),
+                _ => {
+                    return Err(RestError::new(
+                        400,
+                        "Bad Request",
+                        "Request property [filter.state] cannot be parsed",
+                    ));
+                }
+            },
+        };
         let page = body.get("page").cloned().unwrap_or(Value::Null);
         let limit = page.get("limit").and_then(Value::as_u64).unwrap_or(100);
         let from = page.get("from").and_then(Value::as_u64).unwrap_or(0);
@@ -565,6 +632,9 @@ impl World {
                 }) && want_id
                     .as_deref()
                     .is_none_or(|id| d.get("bpmnProcessId").and_then(Value::as_str) == Some(id))
+                    && want_state
+                        .as_deref()
+                        .is_none_or(|s| Self::instance_state(d) == s)
             })
             .collect();
         docs.sort_by_key(|d| d.get("key").and_then(Value::as_u64));
