@@ -1,4 +1,6 @@
-//! The exporting API and exporting itself (contract §1.8, §4 "Exporting behaviour").
+//! The exporting API and exporting itself (contract §1.8, §4 "Exporting behaviour"), the
+//! pause across broker restarts (`PartitionProcessingState`, `.exporterPaused`) and 8.8's
+//! exporter opening only onto a ready schema (`CamundaExporter.open`, `ExporterDirector`).
 
 use std::time::Duration;
 
@@ -195,4 +197,169 @@ async fn s4_one_unreachable_exporter_stalls_every_exporter() {
     .await;
     env.wait_change(0, 4).await;
     assert!(env.visible(0, &key).await);
+}
+
+fn phases(state: &Value) -> Vec<String> {
+    state["partitions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| p["exporterPhase"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+fn leaders(state: &Value) -> Vec<Value> {
+    state["partitions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| p["leader"].clone())
+        .collect()
+}
+
+/// §1.8 + `zeebe/broker/.../partitions/impl/PartitionProcessingState.java` (the pause is
+/// persisted in the partition's data directory, `.exporterPaused`, and read back when the
+/// partition starts): a hard pause survives a rolling redeploy that restarts every broker
+/// and moves leaderships; nothing is exported until resume; a soft pause survives it too.
+#[tokio::test]
+async fn s1_8_pause_survives_broker_restarts() {
+    let env = Env::start().await;
+    env.deploy(0).await;
+    let a = env
+        .post(env.mgmt(0), "/actuator/exporting/pause", None)
+        .await;
+    assert_eq!(a.json()["status"], 204);
+    let before = env.state().await;
+    let held = key_of(&env.create(0).await);
+    for r in [0_u8, 1] {
+        env.release(
+            r,
+            &json!({"values": {"orchestration.profiles.operate": false}}),
+        )
+        .await;
+        env.wait_rollout(r).await;
+        env.wait_leaders(r).await;
+    }
+    let after = env.state().await;
+    assert_ne!(leaders(&after), leaders(&before), "leaderships moved");
+    assert!(phases(&after).iter().all(|p| p == "PAUSED"), "{after}");
+    for r in [0_u8, 1] {
+        let parts = env.get(env.mgmt(r), "/actuator/partitions").await.json();
+        assert!(
+            parts
+                .as_object()
+                .into_iter()
+                .flatten()
+                .all(|(_, p)| p["exporterPhase"] == "PAUSED"),
+            "region {r}: {parts}"
+        );
+    }
+    assert_eq!(
+        exported(&after, "camundaregion0"),
+        exported(&before, "camundaregion0")
+    );
+    assert!(!env.visible(0, &held).await && !env.visible(1, &held).await);
+    let a = env
+        .post(env.mgmt(1), "/actuator/exporting/pause?soft=true", None)
+        .await;
+    assert_eq!(a.json()["status"], 204);
+    env.release(0, &json!({})).await;
+    env.wait_rollout(0).await;
+    env.wait_leaders(0).await;
+    assert!(
+        phases(&env.state().await)
+            .iter()
+            .all(|p| p == "SOFT_PAUSED")
+    );
+    env.post(env.mgmt(0), "/actuator/exporting/resume", None)
+        .await;
+    assert!(env.visible(0, &held).await && env.visible(1, &held).await);
+}
+
+/// §4 + 8.8 sources: the Camunda exporter creates no schema when it opens (camunda/camunda
+/// PR #29643 moved `schemaManager.startup()` out of `CamundaExporter.open()` into the
+/// application's `SearchEngineSchemaInitializer`, which targets the application's own
+/// secondary storage); `open()` checks `isSchemaReadyForUse()` and throws "Schema is not
+/// ready for use" (release-8.8.0 backport #38596 of #38502). So an operator who enables the
+/// recreated region's exporter before the restore gets no indices in the recreated
+/// Elasticsearch, the restore still succeeds, and until then the exporter cannot open: even
+/// with exporting resumed, the partitions export nothing, the survivor included.
+#[tokio::test]
+async fn s4_exporter_enabled_before_the_restore_creates_no_schema_and_waits_for_it() {
+    let env = Env::start().await;
+    env.deploy(0).await;
+    let before_loss = key_of(&env.create(0).await);
+    env.lose(1, "down").await;
+    env.failover(1).await;
+    env.failback_prepare(1).await;
+    // The operator's mistake: enable (and even resume) before the restore.
+    env.enable_lost_exporter(1).await;
+    let a = env
+        .post(env.mgmt(0), "/actuator/exporting/resume", None)
+        .await;
+    assert_eq!(a.json()["status"], 204);
+    let cat = env.get(env.es(1), "/_cat/indices?format=json").await;
+    assert_eq!(cat.json(), json!([]), "the exporter created nothing");
+    let stuck = exported(&env.state().await, "camundaregion0");
+    let held = key_of(&env.create(0).await);
+    env.advance(Duration::from_secs(30));
+    assert!(!env.visible(0, &held).await, "the survivor is stale too");
+    assert_eq!(exported(&env.state().await, "camundaregion0"), stuck);
+    // The restore finds no open index in its way.
+    let a = env.restore(1).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.json()["snapshot"]["shards"]["failed"], 0);
+    // Now the exporter opens: the backlog reaches both regions.
+    assert!(env.visible(0, &held).await && env.visible(1, &held).await);
+    assert!(env.visible(1, &before_loss).await);
+}
+
+/// §4 + `ExporterDirector.startActiveExportingMode` (every container must open before any
+/// record is exported): an exporter opens again on every new leader, so when its target has
+/// lost the schema, partitions whose leader changes stop exporting to both regions, while
+/// partitions keeping their leader (exporter already open) go on; once the target's schema
+/// is back (here created by that region's restarting brokers), they export their backlog.
+#[tokio::test]
+async fn s4_a_new_leader_reopens_exporters_and_waits_for_the_targets_schema() {
+    let env = Env::start().await;
+    env.deploy(0).await;
+    for index in c8dr_twin::world::SCHEMA_INDICES {
+        let a = env.delete(env.es(1), &format!("/{index}")).await;
+        assert_eq!(a.status, 200, "{index}: {}", a.text);
+    }
+    let before = env.state().await;
+    // Region 0's brokers restart; the partitions they led get new leaders.
+    env.release(
+        0,
+        &json!({"values": {"orchestration.profiles.operate": false}}),
+    )
+    .await;
+    env.wait_rollout(0).await;
+    env.wait_leaders(0).await;
+    let after = env.state().await;
+    let moved: Vec<u64> = (1..=8)
+        .filter(|p| leaders(&before)[*p as usize - 1] != leaders(&after)[*p as usize - 1])
+        .collect();
+    assert_eq!(moved, vec![1, 3, 5, 7]);
+    let mut keys = Vec::new();
+    for _ in 0..8 {
+        keys.push(key_of(&env.create(0).await));
+    }
+    env.advance(Duration::from_secs(10));
+    for k in &keys {
+        let p = k.parse::<u64>().unwrap_or(0) >> 51;
+        let exported_now = env.visible(0, k).await;
+        assert_eq!(exported_now, p % 2 == 0, "partition {p}");
+    }
+    // Region 1's brokers restart with schema creation on: the 8.8 index set is back.
+    env.release(
+        1,
+        &json!({"values": {"orchestration.profiles.operate": false}}),
+    )
+    .await;
+    env.wait_rollout(1).await;
+    env.wait_leaders(1).await;
+    for k in &keys {
+        assert!(env.visible(0, k).await && env.visible(1, k).await, "{k}");
+    }
 }

@@ -18,5 +18,6 @@ mod force;
 mod replay;
 mod routing;
 mod topology;
+mod usertasks;
 mod webapps;
 mod workload;

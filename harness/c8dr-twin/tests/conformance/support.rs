@@ -310,9 +310,21 @@ impl Env {
 
     /// Deploys the test process through region `r`.
     pub async fn deploy(&self, r: u8) -> Answer {
+        self.deploy_resource(r, "load.bpmn", BPMN.as_bytes()).await
+    }
+
+    /// Deploys the probe process c8dr uses (start → Camunda user task → end) through
+    /// region `r`.
+    pub async fn deploy_probe(&self, r: u8) -> Answer {
+        self.deploy_resource(r, "c8dr-probe.bpmn", &probe_bpmn())
+            .await
+    }
+
+    /// Deploys one resource through region `r`.
+    pub async fn deploy_resource(&self, r: u8, name: &str, content: &[u8]) -> Answer {
         let form = reqwest::multipart::Form::new().part(
             "resources",
-            reqwest::multipart::Part::bytes(BPMN.as_bytes().to_vec()).file_name("load.bpmn"),
+            reqwest::multipart::Part::bytes(content.to_vec()).file_name(name.to_owned()),
         );
         let resp = self
             .client
@@ -333,6 +345,16 @@ impl Env {
             www_authenticate: None,
             text: resp.text().await.unwrap_or_default(),
         }
+    }
+
+    /// Creates an instance of the probe process through region `r`.
+    pub async fn create_probe(&self, r: u8) -> Answer {
+        self.post(
+            self.rest(r),
+            "/v2/process-instances",
+            Some(&json!({"processDefinitionId": PROBE_ID})),
+        )
+        .await
     }
 
     /// Creates an instance of the test process through region `r`.
@@ -378,6 +400,111 @@ impl Env {
         self.wait_change(surv, 4).await;
         self.wait_leaders(surv).await;
     }
+
+    /// Failback steps 1–4.5 for lost region `lost` after [`Env::failover`]: the region is
+    /// recreated and deployed (Operate/Tasklist off, schema creation off), the survivor's web
+    /// apps are switched off, exporting is paused, the survivor's Elasticsearch is
+    /// snapshotted and the repository registered in the recreated region. No restore.
+    pub async fn failback_prepare(&self, lost: u8) {
+        let surv = 1 - lost;
+        let webapps_off = json!({"orchestration.profiles.operate": false,
+                                 "orchestration.profiles.tasklist": false});
+        self.recreate(lost).await;
+        self.release(
+            lost,
+            &json!({"values": webapps_off,
+                    "env": {"CAMUNDA_DATABASE_SCHEMAMANAGER_CREATESCHEMA": "false"}}),
+        )
+        .await;
+        self.wait_rollout(lost).await;
+        self.release(surv, &json!({"values": webapps_off})).await;
+        self.wait_rollout(surv).await;
+        self.wait_leaders(surv).await;
+        let a = self
+            .post(self.mgmt(surv), "/actuator/exporting/pause", None)
+            .await;
+        assert_eq!(a.json()["status"], 204, "{}", a.text);
+        let repo = json!({"type": "s3", "settings": {"bucket": "c8dr-elastic-backup",
+                                                      "client": "camunda", "base_path": "backups"}});
+        let a = self
+            .put(self.es(surv), "/_snapshot/camunda_backup", Some(&repo))
+            .await;
+        assert_eq!(a.status, 200, "{}", a.text);
+        let a = self
+            .put(
+                self.es(surv),
+                "/_snapshot/camunda_backup/failback?wait_for_completion=true",
+                Some(&json!({"include_global_state": true})),
+            )
+            .await;
+        assert_eq!(a.status, 200, "{}", a.text);
+        let a = self
+            .put(self.es(lost), "/_snapshot/camunda_backup", Some(&repo))
+            .await;
+        assert_eq!(a.status, 200, "{}", a.text);
+    }
+
+    /// Failback step 4.7: restores the survivor's snapshot into the recreated region.
+    pub async fn restore(&self, lost: u8) -> Answer {
+        self.post(
+            self.es(lost),
+            "/_snapshot/camunda_backup/failback/_restore?wait_for_completion=true",
+            Some(&json!({"include_global_state": true})),
+        )
+        .await
+    }
+
+    /// Failback step 6: enables the recreated region's exporter from the survivor's
+    /// (change 6), returns when it completed.
+    pub async fn enable_lost_exporter(&self, lost: u8) {
+        let surv = 1 - lost;
+        let a = self
+            .post(
+                self.mgmt(surv),
+                &format!("/actuator/exporters/camundaregion{lost}/enable"),
+                Some(&json!({"initializeFrom": format!("camundaregion{surv}")})),
+            )
+            .await;
+        assert_eq!(a.status, 202, "{}", a.text);
+        self.wait_change(surv, 6).await;
+    }
+
+    /// Failback steps 7–9 after the exporter is enabled: exporting resumes, the recreated
+    /// region's brokers are re-added with replication factor 4 (change 8), both regions go
+    /// back to their normal release; returns when every partition has a leader.
+    pub async fn failback_finish(&self, lost: u8) {
+        let surv = 1 - lost;
+        let a = self
+            .post(self.mgmt(surv), "/actuator/exporting/resume", None)
+            .await;
+        assert_eq!(a.json()["status"], 204, "{}", a.text);
+        let add: Vec<u32> = (0..8).filter(|b| b % 2 == u32::from(lost)).collect();
+        let a = self
+            .patch(
+                self.mgmt(surv),
+                "/actuator/cluster",
+                &json!({"brokers": {"add": add}, "partitions": {"replicationFactor": 4}}),
+            )
+            .await;
+        assert_eq!(a.status, 202, "{}", a.text);
+        self.wait_change(surv, 8).await;
+        for r in [lost, surv] {
+            self.release(r, &json!({})).await;
+            self.wait_rollout(r).await;
+        }
+        self.wait_leaders(surv).await;
+        self.wait_leaders(lost).await;
+    }
+}
+
+/// The id of the probe process.
+pub const PROBE_ID: &str = "c8dr-probe";
+
+/// The probe process c8dr deploys, `fixtures/bpmn/c8dr-probe.bpmn`.
+pub fn probe_bpmn() -> Vec<u8> {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/bpmn/c8dr-probe.bpmn");
+    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
 /// The directory of the page's fixtures.
