@@ -685,6 +685,11 @@ async fn malformed_inputs_get_client_errors() {
                 reqwest::Method::GET,
                 url(r0.rest, "/v2/process-instances/notakey"),
             ),
+            (reqwest::Method::POST, url(r0.rest, "/v2/user-tasks/search")),
+            (
+                reqwest::Method::POST,
+                url(r0.rest, "/v2/user-tasks/notakey/completion"),
+            ),
             (reqwest::Method::POST, url(r0.rest, "/v2/deployments")),
             (reqwest::Method::PUT, url(r0.elasticsearch, "/_snapshot/r")),
             (
@@ -728,9 +733,11 @@ async fn malformed_inputs_get_client_errors() {
             let valid_enable = u.ends_with("/enable") && body.is_empty();
             let object = body.is_empty()
                 || serde_json::from_slice::<Value>(body).is_ok_and(|v| v.is_object());
-            let valid_search =
-                u.ends_with("/v2/process-instances/search") && object && status == 200
-                    || u.ends_with("/_search") && body.is_empty() && status == 200;
+            let valid_search = (u.ends_with("/v2/process-instances/search")
+                || u.ends_with("/v2/user-tasks/search"))
+                && object
+                && status == 200
+                || u.ends_with("/_search") && body.is_empty() && status == 200;
             assert!(
                 (400..500).contains(&status)
                     || (exporting && status == 200)
@@ -741,7 +748,7 @@ async fn malformed_inputs_get_client_errors() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 100);
+    assert_eq!(checked, 110);
     // The region is still fine afterwards.
     let (status, _) = get_json(&c, url(r0.management, "/actuator/cluster")).await;
     assert_eq!(status, StatusCode::OK);
