@@ -1495,6 +1495,27 @@ impl World {
             | Operation::PartitionLeave { partition, .. } => self
                 .leader(*partition)
                 .is_some_and(|l| l == e || self.brokers_talk(l, e)),
+            // On the partition's leader, applying the enable opens the exporter
+            // (`PartitionConfigurationManager.enableExporter` → `ExporterDirector.enableExporter`
+            // → `openExporter`); a failing open fails the operation, which the member retries
+            // with a back-off (`ClusterConfigurationManagerImpl.logAndScheduleRetry`), so the
+            // operation completes only once the exporter can open. Followers do not open it.
+            Operation::EnableExporter {
+                broker,
+                partition,
+                exporter,
+                ..
+            } => {
+                self.leader(*partition) != Some(*broker)
+                    || self
+                        .cluster
+                        .members
+                        .get(broker)
+                        .and_then(|m| m.partitions.get(partition))
+                        .and_then(|pc| pc.exporters.get(exporter))
+                        .is_some_and(|x| x.state == ExporterState::Enabled)
+                    || self.exporter_can_open(*broker, exporter)
+            }
             _ => true,
         }
     }

@@ -107,6 +107,18 @@ impl World {
             .unwrap_or_default()
     }
 
+    /// Whether exporter `exporter` can open on broker `b`: its target Elasticsearch is
+    /// reachable from `b` and holds the 8.8 index set (`CamundaExporter.open` →
+    /// `SchemaManager.isSchemaReadyForUse`). An exporter without a modelled target opens.
+    pub(crate) fn exporter_can_open(&self, b: u32, exporter: &str) -> bool {
+        exporter_target(exporter)
+            .filter(|r| usize::from(*r) < self.regions.len())
+            .is_none_or(|r| {
+                self.broker_reaches_es(b, r)
+                    && self.region(r).is_some_and(|reg| reg.es.schema_ready())
+            })
+    }
+
     /// Opens the enabled exporters of partition `p` on its leader (contract §4; 8.8's Camunda
     /// exporter creates nothing when it opens, it checks `isSchemaReadyForUse` on its target
     /// and throws "Schema is not ready for use" otherwise, and the director retries the open):
@@ -122,16 +134,15 @@ impl World {
             return;
         };
         let enabled = self.enabled_exporters(p, leader);
+        let already = self
+            .partitions
+            .get(&p)
+            .filter(|d| d.opened_on == Some(leader))
+            .map(|d| &d.opened);
         let openable: BTreeSet<String> = enabled
             .iter()
-            .filter(|e| {
-                exporter_target(e)
-                    .filter(|r| usize::from(*r) < self.regions.len())
-                    .is_none_or(|r| {
-                        self.broker_reaches_es(leader, r)
-                            && self.region(r).is_some_and(|reg| reg.es.schema_ready())
-                    })
-            })
+            .filter(|e| already.is_none_or(|open| !open.contains(*e)))
+            .filter(|e| self.exporter_can_open(leader, e))
             .cloned()
             .collect();
         if let Some(data) = self.partitions.get_mut(&p) {

@@ -90,6 +90,11 @@ async fn s1_3_versions_and_change_ids_advance_by_two_per_change() {
         .await;
     assert_eq!((a.status, a.json()["changeId"].clone()), (202, json!(4)));
     assert_eq!(env.wait_change(0, 4).await["version"], 5);
+    // The enable completes only once the exporter can open on the partitions' leaders, which
+    // needs region 1's Elasticsearch back with the 8.8 schema (here created by its brokers).
+    env.recreate(1).await;
+    env.release(1, &json!({})).await;
+    env.wait_rollout(1).await;
     let a = env
         .post(
             env.mgmt(0),
@@ -100,9 +105,6 @@ async fn s1_3_versions_and_change_ids_advance_by_two_per_change() {
     assert_eq!((a.status, a.json()["changeId"].clone()), (202, json!(6)));
     assert_eq!(env.wait_change(0, 6).await["version"], 7);
 
-    env.recreate(1).await;
-    env.release(1, &json!({})).await;
-    env.wait_rollout(1).await;
     let a = env
         .patch(
             env.mgmt(0),

@@ -46,6 +46,11 @@ async fn s1_7_exporter_lists_match_the_page() {
         env.exporters(0).await,
         fixture("exporters-failover-step2-after.json")
     );
+    // Page failback step 6 runs once region 1 is back with its Elasticsearch schema: the
+    // enable completes only when the exporter can open on the partitions' leaders.
+    env.recreate(1).await;
+    env.release(1, &json!({})).await;
+    env.wait_rollout(1).await;
     env.post(
         env.mgmt(0),
         "/actuator/exporters/camundaregion1/enable",
@@ -165,10 +170,33 @@ async fn s1_7_initialize_from_copies_the_position() {
     env.recreate(1).await;
     env.release(
         1,
-        &json!({"env": {"CAMUNDA_DATABASE_SCHEMAMANAGER_CREATESCHEMA": "false"}}),
+        &json!({"env": {"CAMUNDA_DATABASE_SCHEMAMANAGER_CREATESCHEMA": "false"},
+                "values": {"orchestration.profiles.operate": false,
+                           "orchestration.profiles.tasklist": false}}),
     )
     .await;
     env.wait_rollout(1).await;
+    // Page failback step 4: snapshot the survivor, restore into the recreated region (the
+    // exporter cannot open before the schema is there).
+    let repo = json!({"type": "fs", "settings": {"location": "/backups"}});
+    for r in [0_u8, 1] {
+        let a = env
+            .put(env.es(r), "/_snapshot/camunda_backup", Some(&repo))
+            .await;
+        assert_eq!(a.status, 200, "{}", a.text);
+        if r == 0 {
+            let a = env
+                .put(
+                    env.es(0),
+                    "/_snapshot/camunda_backup/failback?wait_for_completion=true",
+                    None,
+                )
+                .await;
+            assert_eq!(a.status, 200, "{}", a.text);
+        }
+    }
+    let a = env.restore(1).await;
+    assert_eq!(a.status, 200, "{}", a.text);
     env.post(
         env.mgmt(0),
         "/actuator/exporters/camundaregion1/enable",

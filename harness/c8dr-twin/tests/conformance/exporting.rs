@@ -280,10 +280,12 @@ async fn s1_8_pause_survives_broker_restarts() {
 /// PR #29643 moved `schemaManager.startup()` out of `CamundaExporter.open()` into the
 /// application's `SearchEngineSchemaInitializer`, which targets the application's own
 /// secondary storage); `open()` checks `isSchemaReadyForUse()` and throws "Schema is not
-/// ready for use" (release-8.8.0 backport #38596 of #38502). So an operator who enables the
-/// recreated region's exporter before the restore gets no indices in the recreated
-/// Elasticsearch, the restore still succeeds, and until then the exporter cannot open: even
-/// with exporting resumed, the partitions export nothing, the survivor included.
+/// ready for use" (release-8.8.0 backport #38596 of #38502). The leader opens the exporter
+/// when it applies the enable (`PartitionConfigurationManager.enableExporter`); the failed
+/// operation is retried (`ClusterConfigurationManagerImpl.logAndScheduleRetry`). So an
+/// operator who enables the recreated region's exporter before the restore gets a change that
+/// stays `IN_PROGRESS` and no index in the recreated Elasticsearch; the restore still
+/// succeeds, after which the change completes and the data reaches both regions.
 #[tokio::test]
 async fn s4_exporter_enabled_before_the_restore_creates_no_schema_and_waits_for_it() {
     let env = Env::start().await;
@@ -292,24 +294,43 @@ async fn s4_exporter_enabled_before_the_restore_creates_no_schema_and_waits_for_
     env.lose(1, "down").await;
     env.failover(1).await;
     env.failback_prepare(1).await;
-    // The operator's mistake: enable (and even resume) before the restore.
-    env.enable_lost_exporter(1).await;
+    let held = key_of(&env.create(0).await);
+    // The operator's mistake: enable before the restore.
+    let a = env
+        .post(
+            env.mgmt(0),
+            "/actuator/exporters/camundaregion1/enable",
+            Some(&json!({"initializeFrom": "camundaregion0"})),
+        )
+        .await;
+    assert_eq!((a.status, a.json()["changeId"].clone()), (202, json!(6)));
+    env.advance(Duration::from_secs(120));
+    let c = env.cluster(0).await;
+    assert_eq!(c["lastChange"]["id"], 4);
+    assert_eq!(c["pendingChange"]["id"], 6);
+    assert_eq!(c["pendingChange"]["status"], "IN_PROGRESS");
+    // The head operation is the enable on partition 1's leader, which cannot open.
+    assert_eq!(
+        c["pendingChange"]["pending"][0],
+        json!({"operation": "PARTITION_ENABLE_EXPORTER", "brokerId": 0, "partitionId": 1,
+               "exporterId": "camundaregion1"})
+    );
+    assert_eq!(
+        env.exporters(0).await,
+        json!([{"exporterId": "camundaregion0", "status": "ENABLED"},
+               {"exporterId": "camundaregion1", "status": "DISABLED"}])
+    );
+    let cat = env.get(env.es(1), "/_cat/indices?format=json").await;
+    assert_eq!(cat.json(), json!([]), "the exporter created nothing");
+    // The restore finds no open index in its way; then the exporter opens.
+    let a = env.restore(1).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.json()["snapshot"]["shards"]["failed"], 0);
+    env.wait_change(0, 6).await;
     let a = env
         .post(env.mgmt(0), "/actuator/exporting/resume", None)
         .await;
     assert_eq!(a.json()["status"], 204);
-    let cat = env.get(env.es(1), "/_cat/indices?format=json").await;
-    assert_eq!(cat.json(), json!([]), "the exporter created nothing");
-    let stuck = exported(&env.state().await, "camundaregion0");
-    let held = key_of(&env.create(0).await);
-    env.advance(Duration::from_secs(30));
-    assert!(!env.visible(0, &held).await, "the survivor is stale too");
-    assert_eq!(exported(&env.state().await, "camundaregion0"), stuck);
-    // The restore finds no open index in its way.
-    let a = env.restore(1).await;
-    assert_eq!(a.status, 200, "{}", a.text);
-    assert_eq!(a.json()["snapshot"]["shards"]["failed"], 0);
-    // Now the exporter opens: the backlog reaches both regions.
     assert!(env.visible(0, &held).await && env.visible(1, &held).await);
     assert!(env.visible(1, &before_loss).await);
 }
