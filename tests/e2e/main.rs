@@ -4,6 +4,7 @@
 mod cli;
 mod drill;
 mod invalid_input;
+mod mutate;
 mod rehearsal;
 mod report_html;
 mod support;

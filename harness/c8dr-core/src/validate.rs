@@ -597,7 +597,15 @@ impl Validator<'_> {
             description: spec.description.clone(),
             timeout,
             hold_for,
-            harmless_mutants: spec.harmless_mutants.clone().unwrap_or_default(),
+            harmless_mutants: spec
+                .harmless_mutants
+                .clone()
+                .map(|h| crate::spec::HarmlessMutantsSpec {
+                    drop: h.drop.map(|t| t.trim().to_owned()),
+                    swap_with_next: h.swap_with_next.map(|t| t.trim().to_owned()),
+                    wrong_region: h.wrong_region.map(|t| t.trim().to_owned()),
+                })
+                .unwrap_or_default(),
             action,
             expectations,
             line: u32::try_from(spec.name.referenced.line()).unwrap_or(u32::MAX),

@@ -397,12 +397,12 @@ async fn complete_instances<A: CamundaApis>(
     poll: Duration,
     attempts: &mut u32,
 ) -> ActionResult {
-    let before = state.fault_ms.unwrap_or(u64::MAX);
     let candidates: Vec<String> = {
         let ledger = super::background::lock(&state.shared.ledger);
+        let before = state.ledger_before_fault.unwrap_or(ledger.len());
         ledger
             .iter()
-            .filter(|a| a.at_ms < before)
+            .take(before)
             .filter_map(|a| a.key.clone())
             .filter(|k| !state.completed_keys.contains(k))
             .take(count as usize)

@@ -81,8 +81,10 @@ pub(crate) struct RunState<'s> {
     pub(crate) duties: Option<&'s dyn Duties>,
     /// The last data-continuity check.
     pub(crate) continuity: Option<DataContinuityReport>,
-    /// When the first region loss took effect (run milliseconds).
-    pub(crate) fault_ms: Option<u64>,
+    /// How many ledger entries existed when the first region loss was injected: the instances
+    /// "started before the outage" are those entries (ordered, unlike timestamps that virtual
+    /// time may leave equal).
+    pub(crate) ledger_before_fault: Option<usize>,
     /// Instances completed through the engine by `completeInstances`.
     pub(crate) completed_keys: Vec<String>,
 }
@@ -214,7 +216,7 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
             shared: &shared,
             duties: Some(&background),
             continuity: None,
-            fault_ms: None,
+            ledger_before_fault: None,
             completed_keys: Vec::new(),
         };
         let poll = self
@@ -404,6 +406,9 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
                 ),
                 None => None,
             };
+            if matches!(action, Action::LoseRegion { .. }) && state.ledger_before_fault.is_none() {
+                state.ledger_before_fault = Some(lock(&state.shared.ledger).len());
+            }
             let decision = operator.perform(stage, step).await;
             let (outcome, error) = match decision {
                 OperatorDecision::Done => (Outcome::Passed, None),
@@ -436,6 +441,9 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
             }
             deadline = state.now() + timeout;
         } else if let Some(action) = &step.action {
+            if matches!(action, Action::LoseRegion { .. }) && state.ledger_before_fault.is_none() {
+                state.ledger_before_fault = Some(lock(&state.shared.ledger).len());
+            }
             let action_start = state.now();
             let result = perform(
                 self.platform,
@@ -467,9 +475,6 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
             });
             report.action = Some(action_report);
             state.step_cutoff_ms = state.elapsed_ms();
-            if outcome == Outcome::Passed && matches!(action, Action::LoseRegion { .. }) {
-                state.fault_ms.get_or_insert(state.step_cutoff_ms);
-            }
             if outcome != Outcome::Passed {
                 report.outcome = outcome;
                 report.failure = Some(format!(

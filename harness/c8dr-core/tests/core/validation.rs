@@ -164,7 +164,7 @@ fn the_shipped_scenario_validates_for_either_lost_region(#[values(0, 1)] lost_re
     assert_eq!(plan.lost_region.0, lost_region);
     assert_eq!(plan.surviving_region.0, 1 - lost_region);
     assert_eq!(plan.stages.len(), 5);
-    assert_eq!(plan.steps().count(), 25);
+    assert_eq!(plan.steps().count(), 26);
 }
 
 #[test]
