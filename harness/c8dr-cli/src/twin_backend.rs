@@ -137,15 +137,7 @@ impl EmbeddedTwin {
             .await
             .map_err(CliError::TwinStart)?;
         let endpoints = running.endpoints();
-        let regions: Vec<RegionEndpoints> = endpoints
-            .regions
-            .iter()
-            .map(|r| RegionEndpoints {
-                rest: url(r.rest),
-                management: url(r.management),
-                elasticsearch: url(r.elasticsearch),
-            })
-            .collect();
+        let regions = region_endpoints(endpoints);
         let target = command_target(&regions, &url(endpoints.control));
         let platform = TwinControl::new(url(endpoints.control));
         let apis = HttpApis::new(regions, Some(BasicAuth { username, password }));
@@ -180,15 +172,7 @@ impl EmbeddedTwin {
         }
         let binding = addresses.binding();
         let endpoints = binding.endpoints(plan.layout.regions);
-        let regions: Vec<RegionEndpoints> = endpoints
-            .regions
-            .iter()
-            .map(|r| RegionEndpoints {
-                rest: url(r.rest),
-                management: url(r.management),
-                elasticsearch: url(r.elasticsearch),
-            })
-            .collect();
+        let regions = region_endpoints(&endpoints);
         let control = url(endpoints.control);
         let defaults = TwinConfig::default();
         Ok(Self {
@@ -229,6 +213,19 @@ impl EmbeddedTwin {
             running.shutdown().await;
         }
     }
+}
+
+/// Client base URLs of a twin's regions.
+fn region_endpoints(endpoints: &c8dr_twin::TwinEndpoints) -> Vec<RegionEndpoints> {
+    endpoints
+        .regions
+        .iter()
+        .map(|r| RegionEndpoints {
+            rest: url(r.rest),
+            management: url(r.management),
+            elasticsearch: url(r.elasticsearch),
+        })
+        .collect()
 }
 
 /// Commands aimed at these endpoints.

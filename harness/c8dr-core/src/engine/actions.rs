@@ -13,7 +13,7 @@ use crate::backend::{ApiError, CamundaApis, Platform, PlatformError, PlatformOut
 use crate::camunda::PlannedChanges;
 use crate::clock::Clock;
 use crate::plan::{Action, CreateInstances, Require};
-use crate::report::{InstanceAttempt, InstanceOrigin, InstanceOutcome};
+use crate::report::{InstanceAttempt, InstanceOrigin};
 
 /// How an action ended.
 pub(crate) enum ActionResult {
@@ -340,30 +340,24 @@ async fn create_instances<A: CamundaApis>(
         let at_ms = state.elapsed_ms();
         match result {
             Ok(instance) => {
-                state.shared.record(InstanceAttempt {
+                state.shared.record(InstanceAttempt::acknowledged(
                     at_ms,
-                    step_id: step_id.to_owned(),
-                    via: create.via,
-                    origin: InstanceOrigin::Step,
-                    outcome: InstanceOutcome::Acknowledged,
-                    key: Some(instance.process_instance_key.clone()),
-                    partition: instance.partition_id(),
-                    error: None,
-                });
+                    step_id.to_owned(),
+                    create.via,
+                    InstanceOrigin::Step,
+                    &instance,
+                ));
                 acknowledged.push(instance.process_instance_key);
             }
             Err(e) => {
                 last_error = error_chain(&e);
-                state.shared.record(InstanceAttempt {
+                state.shared.record(InstanceAttempt::rejected(
                     at_ms,
-                    step_id: step_id.to_owned(),
-                    via: create.via,
-                    origin: InstanceOrigin::Step,
-                    outcome: InstanceOutcome::Rejected,
-                    key: None,
-                    partition: None,
-                    error: Some(last_error.clone()),
-                });
+                    step_id.to_owned(),
+                    create.via,
+                    InstanceOrigin::Step,
+                    last_error.clone(),
+                ));
                 rejections += 1;
                 if create.require == Require::Acknowledged {
                     state.wait(poll).await;

@@ -136,19 +136,16 @@ impl<'a, A: CamundaApis> Background<'a, A> {
             {
                 Ok(_) => lock(&self.schedule).deployed = true,
                 Err(e) => {
-                    self.shared.record(InstanceAttempt {
-                        at_ms: self.elapsed_ms(),
+                    self.shared.record(InstanceAttempt::rejected(
+                        self.elapsed_ms(),
                         step_id,
-                        via: workload.via,
-                        origin: InstanceOrigin::Workload,
-                        outcome: InstanceOutcome::Rejected,
-                        key: None,
-                        partition: None,
-                        error: Some(format!(
+                        workload.via,
+                        InstanceOrigin::Workload,
+                        format!(
                             "the workload's process is not deployed yet: {}",
                             super::actions::error_chain(&e)
-                        )),
-                    });
+                        ),
+                    ));
                     return;
                 }
             }
@@ -159,26 +156,20 @@ impl<'a, A: CamundaApis> Background<'a, A> {
             .await;
         let at_ms = self.elapsed_ms();
         self.shared.record(match result {
-            Ok(instance) => InstanceAttempt {
+            Ok(instance) => InstanceAttempt::acknowledged(
                 at_ms,
                 step_id,
-                via: workload.via,
-                origin: InstanceOrigin::Workload,
-                outcome: InstanceOutcome::Acknowledged,
-                partition: instance.partition_id(),
-                key: Some(instance.process_instance_key),
-                error: None,
-            },
-            Err(e) => InstanceAttempt {
+                workload.via,
+                InstanceOrigin::Workload,
+                &instance,
+            ),
+            Err(e) => InstanceAttempt::rejected(
                 at_ms,
                 step_id,
-                via: workload.via,
-                origin: InstanceOrigin::Workload,
-                outcome: InstanceOutcome::Rejected,
-                key: None,
-                partition: None,
-                error: Some(super::actions::error_chain(&e)),
-            },
+                workload.via,
+                InstanceOrigin::Workload,
+                super::actions::error_chain(&e),
+            ),
         });
     }
 

@@ -399,6 +399,50 @@ pub struct RegionSample {
     pub exported_instances: Option<u64>,
 }
 
+impl InstanceAttempt {
+    /// An acknowledged creation.
+    #[must_use]
+    pub fn acknowledged(
+        at_ms: u64,
+        step_id: String,
+        via: RegionId,
+        origin: InstanceOrigin,
+        instance: &crate::camunda::CreatedInstance,
+    ) -> Self {
+        Self {
+            at_ms,
+            step_id,
+            via,
+            origin,
+            outcome: InstanceOutcome::Acknowledged,
+            key: Some(instance.process_instance_key.clone()),
+            partition: instance.partition_id(),
+            error: None,
+        }
+    }
+
+    /// A rejected (or unanswered) creation.
+    #[must_use]
+    pub fn rejected(
+        at_ms: u64,
+        step_id: String,
+        via: RegionId,
+        origin: InstanceOrigin,
+        error: String,
+    ) -> Self {
+        Self {
+            at_ms,
+            step_id,
+            via,
+            origin,
+            outcome: InstanceOutcome::Rejected,
+            key: None,
+            partition: None,
+            error: Some(error),
+        }
+    }
+}
+
 /// Outcome of a creation attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
