@@ -5,6 +5,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use c8dr_core::event::{Event, EventSink};
+use c8dr_core::plan::Action;
 use c8dr_core::report::{Outcome, StepReport};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -12,6 +13,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 pub(crate) struct Progress {
     bar: Option<ProgressBar>,
     out: Mutex<std::io::Stdout>,
+    /// How each region is named on the backend (for example `kind-c8dr-region1 namespace
+    /// camunda-region1`): faults are announced with their target before they are applied.
+    region_targets: Vec<String>,
 }
 
 impl Progress {
@@ -29,7 +33,14 @@ impl Progress {
         Self {
             bar,
             out: Mutex::new(std::io::stdout()),
+            region_targets: Vec::new(),
         }
+    }
+
+    /// Name each region's target on the backend when a fault is announced.
+    pub(crate) fn with_region_targets(mut self, targets: Vec<String>) -> Self {
+        self.region_targets = targets;
+        self
     }
 
     /// Plain lines only (rehearsals prompt on the terminal; a spinner would draw over it).
@@ -37,6 +48,7 @@ impl Progress {
         Self {
             bar: None,
             out: Mutex::new(std::io::stdout()),
+            region_targets: Vec::new(),
         }
     }
 
@@ -153,6 +165,22 @@ impl EventSink for Progress {
             }
             Event::StageStarted { stage } => self.line(&format!("stage {}", stage.name)),
             Event::StepStarted { step, .. } => {
+                // Never apply a fault without saying where first.
+                if let Some(
+                    action
+                    @ (Action::LoseRegion { region, .. } | Action::RecreateRegion { region }),
+                ) = &step.action
+                {
+                    let target = self
+                        .region_targets
+                        .get(region.index())
+                        .map_or_else(String::new, |t| format!(" on {t}"));
+                    self.line(&format!(
+                        "  [!]    {} applying fault: {}{target}",
+                        step.id,
+                        action.summary()
+                    ));
+                }
                 if let Some(bar) = &self.bar {
                     bar.reset_elapsed();
                     bar.set_message(format!("{} {}", step.id, step.name));

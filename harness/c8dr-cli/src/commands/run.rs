@@ -35,6 +35,8 @@ struct Drive<'a, P> {
     info: BackendInfo,
     clock: Arc<dyn Clock>,
     target: CommandTarget,
+    /// How each region is named on the backend, for announcing faults.
+    region_targets: Vec<String>,
 }
 
 /// Run the plan on one backend, with progress and (for rehearsals) the terminal operator.
@@ -44,7 +46,8 @@ async fn drive<P: Platform>(plan: &Plan, args: &RunArgs, drive: Drive<'_, P>) ->
         Progress::plain()
     } else {
         Progress::new()
-    };
+    }
+    .with_region_targets(drive.region_targets);
     let operator: Option<Arc<dyn Operator>> = args.manual.then(|| {
         Arc::new(TerminalOperator::new(plan.clone(), drive.target.clone())) as Arc<dyn Operator>
     });
@@ -99,6 +102,11 @@ pub(crate) async fn run(args: RunArgs) -> Result<i32, CliError> {
                     info: twin.info.clone(),
                     clock: twin.clock.clone(),
                     target: twin.target.clone(),
+                    region_targets: plan
+                        .layout
+                        .region_ids()
+                        .map(|r| format!("the twin's {r}"))
+                        .collect(),
                 },
             )
             .await;
@@ -127,6 +135,17 @@ async fn run_on_kind(
         path: config.kubeconfig.clone(),
     });
     let target = c8dr_kind::command_target(&config);
+    let region_targets = plan
+        .layout
+        .region_ids()
+        .map(|r| {
+            format!(
+                "context {} namespace {}",
+                config.context(r),
+                config.namespace(r)
+            )
+        })
+        .collect();
     let backend = KindBackend::connect(config, plan, Arc::new(TokioCommandRunner), factory)
         .await
         .map_err(CliError::Kind)?;
@@ -146,6 +165,7 @@ async fn run_on_kind(
             info: backend.info(),
             clock: Arc::new(TokioClock::new()),
             target,
+            region_targets,
         },
     )
     .await;
