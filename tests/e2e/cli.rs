@@ -132,3 +132,40 @@ fn twin_serve_answers_the_procedure_pages_curl_commands_on_the_loopback_range() 
         std::panic::resume_unwind(panic);
     }
 }
+
+#[test]
+fn ctrl_c_interrupts_a_run_cleanly_with_exit_code_130() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    // A slow twin (time ×5) so the drill is still running when the signal arrives.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_c8dr"))
+        .args(["run", "--time-scale", "5", "--report-dir"])
+        .arg(dir.path())
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("c8dr runs");
+    let mut lines = std::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+    for line in lines.by_ref() {
+        if line.expect("utf-8").starts_with("stage region-loss") {
+            break;
+        }
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let code = child.wait().expect("c8dr ends").code();
+    assert_eq!(code, Some(130), "{rest:#?}");
+    assert!(
+        rest.iter().any(|l| l.starts_with("interrupted")),
+        "{rest:#?}"
+    );
+    assert!(
+        !dir.path().join("report.json").exists(),
+        "no report for an interrupted run"
+    );
+}

@@ -40,7 +40,8 @@ struct Drive<'a, P> {
 }
 
 /// Run the plan on one backend, with progress and (for rehearsals) the terminal operator.
-async fn drive<P: Platform>(plan: &Plan, args: &RunArgs, drive: Drive<'_, P>) -> RunReport {
+/// `None` when Ctrl-C interrupted it: the caller still cleans up what the run started.
+async fn drive<P: Platform>(plan: &Plan, args: &RunArgs, drive: Drive<'_, P>) -> Option<RunReport> {
     // A rehearsal prompts on the terminal: no spinner over the prompt.
     let progress = if args.manual {
         Progress::plain()
@@ -58,7 +59,20 @@ async fn drive<P: Platform>(plan: &Plan, args: &RunArgs, drive: Drive<'_, P>) ->
         ..EngineOptions::default()
     };
     let engine = Engine::new(drive.platform, drive.apis, drive.info, &progress, options);
-    engine.run(plan).await
+    tokio::select! {
+        report = engine.run(plan) => Some(report),
+        _ = tokio::signal::ctrl_c() => {
+            println!("interrupted: cleaning up what the run started (Ctrl-C again to abort)");
+            // A second Ctrl-C stops at once, cleanup or not (as nextest escalates).
+            tokio::spawn(async {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    eprintln!("c8dr: aborted; the environment may be dirty");
+                    std::process::exit(exit_code::INTERRUPTED);
+                }
+            });
+            None
+        }
+    }
 }
 
 pub(crate) async fn run(args: RunArgs) -> Result<i32, CliError> {
@@ -93,7 +107,7 @@ pub(crate) async fn run(args: RunArgs) -> Result<i32, CliError> {
                     args.time_scale.unwrap_or(SERVE_TIME_SCALE),
                 )?
             };
-            let mut report = drive(
+            let report = drive(
                 &plan,
                 &args,
                 Drive {
@@ -110,11 +124,18 @@ pub(crate) async fn run(args: RunArgs) -> Result<i32, CliError> {
                 },
             )
             .await;
-            report.backend_stats = twin.stats();
+            let stats = twin.stats();
             twin.shutdown().await;
+            let Some(mut report) = report else {
+                return Ok(exit_code::INTERRUPTED);
+            };
+            report.backend_stats = stats;
             report
         }
-        RunBackend::Kind => run_on_kind(&mut plan, &args, &report_dir).await?,
+        RunBackend::Kind => match run_on_kind(&mut plan, &args, &report_dir).await? {
+            Some(report) => report,
+            None => return Ok(exit_code::INTERRUPTED),
+        },
     };
     finish(&report_dir, &report)
 }
@@ -125,7 +146,7 @@ async fn run_on_kind(
     plan: &mut Plan,
     args: &RunArgs,
     report_dir: &Path,
-) -> Result<RunReport, CliError> {
+) -> Result<Option<RunReport>, CliError> {
     let config = args.kind.config(&report_dir.join("kind-run"))?;
     let notes = c8dr_kind::adapt_plan(&config, plan);
     for note in &notes {
@@ -156,7 +177,7 @@ async fn run_on_kind(
         return Err(CliError::Kind(e));
     }
     let apis = HttpApis::new(backend.endpoints(), Some(backend.credentials()));
-    let mut report = drive(
+    let report = drive(
         plan,
         args,
         Drive {
@@ -169,6 +190,10 @@ async fn run_on_kind(
         },
     )
     .await;
+    let Some(mut report) = report else {
+        backend.shutdown().await;
+        return Ok(None);
+    };
     if !notes.is_empty() {
         report.backend_stats = Some(serde_json::json!({ "notes": notes }));
     }
@@ -183,7 +208,7 @@ async fn run_on_kind(
         }
     }
     backend.shutdown().await;
-    Ok(report)
+    Ok(Some(report))
 }
 
 /// Write the reports and turn the outcome into the exit code.
