@@ -72,7 +72,7 @@ pub fn to_markdown(report: &RunReport) -> String {
     let _ = writeln!(md);
     let _ = writeln!(md, "### Recovery");
     let _ = writeln!(md);
-    let _ = writeln!(md, "| measure | value |");
+    let _ = writeln!(md, "| measure | value (cluster time) |");
     let _ = writeln!(md, "|---|---|");
     let _ = writeln!(
         md,
@@ -124,7 +124,7 @@ pub fn to_markdown(report: &RunReport) -> String {
     let _ = writeln!(md);
     let _ = writeln!(md, "### Stages");
     let _ = writeln!(md);
-    let _ = writeln!(md, "| stage | outcome | steps | duration |");
+    let _ = writeln!(md, "| stage | outcome | steps | duration (cluster time) |");
     let _ = writeln!(md, "|---|---|---|---|");
     for stage in &report.stages {
         let passed = stage
@@ -139,7 +139,7 @@ pub fn to_markdown(report: &RunReport) -> String {
             icon(stage.outcome),
             stage.outcome.word(),
             stage.steps.len(),
-            duration(stage.duration_ms)
+            measure(Some(&Measure::new(stage.duration_ms, scale)), scale)
         );
     }
     if let Some(step) = report

@@ -1030,6 +1030,19 @@ async fn the_junit_report_has_one_testcase_per_step_and_the_failure_carries_the_
     );
     insta::assert_snapshot!(xml);
     insta::assert_json_snapshot!(report, {".startedAt" => "[started at]"});
+
+    // The CI summary says the same: which step failed, what was expected, what was seen.
+    let md = c8dr_core::report::to_markdown(&report);
+    assert!(md.starts_with("## ❌ c8dr `"), "{md}");
+    assert!(
+        md.contains("**Failed at step 1.2 `exporters`** (stage steady)"),
+        "{md}"
+    );
+    assert!(
+        md.contains("  - but: exporter camundaregion1 is DISABLED, expected ENABLED"),
+        "{md}"
+    );
+    assert!(md.contains("| later | ⏭️ skipped | 0/1 |"), "{md}");
 }
 
 #[tokio::test(start_paused = true)]
