@@ -50,6 +50,8 @@ enum Command {
     /// Check scenario files; runs nothing.
     #[command(after_help = exit_code::TABLE)]
     Validate(ValidateArgs),
+    /// Print the JSON Schema of scenario files (for editors; committed as schemas/scenario.schema.json).
+    Schema,
     /// The twin: a simulated dual-region Camunda 8 deployment.
     #[command(subcommand)]
     Twin(TwinCommand),
@@ -292,6 +294,14 @@ pub(crate) fn main_impl() -> ExitCode {
             Command::Run(args) => commands::run::run(args).await,
             Command::Plan(args) => commands::plan::plan(&args),
             Command::Validate(args) => commands::validate::validate(&args),
+            Command::Schema => {
+                let schema = c8dr_core::spec::json_schema();
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&schema).unwrap_or_default()
+                );
+                Ok(exit_code::PASSED)
+            }
             Command::Mutate(args) => commands::mutate::mutate(args).await,
             Command::Twin(TwinCommand::Serve(args)) => commands::twin::serve(args).await,
             Command::Clusters(ClustersCommand::Up(args)) => commands::clusters::up(&args).await,

@@ -22,7 +22,9 @@ impl fmt::Display for RegionId {
 }
 
 /// How a region is lost.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub enum LossMode {
     /// The region keeps running but every link to the other region is severed (what NetworkPolicies do).

@@ -63,6 +63,19 @@ impl<'de> Deserialize<'de> for ScalarValue {
     }
 }
 
+impl schemars::JsonSchema for ScalarValue {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "HelmValue".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A Helm value as given to `--set`.",
+            "type": ["boolean", "number", "string"]
+        })
+    }
+}
+
 /// What a deploy step changes on top of the region's base values: Helm `--set` paths and
 /// entries of `orchestration.env`.
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]

@@ -11,7 +11,7 @@ use crate::camunda::ScalarValue;
 use crate::region::LossMode;
 
 /// What a step does. Written as a one-key map: `patchCluster: {...}`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(
     rename_all = "camelCase",
     rename_all_fields = "camelCase",
@@ -21,6 +21,7 @@ pub enum ActionSpec {
     /// Lose a region (platform).
     LoseRegion {
         /// Which region.
+        #[schemars(with = "RegionRefSpec")]
         region: Spanned<RegionRefSpec>,
         /// `cutOff` (links severed, as NetworkPolicies do) or `down` (nothing answers).
         mode: LossMode,
@@ -28,16 +29,19 @@ pub enum ActionSpec {
     /// Undo a region loss (platform).
     HealRegion {
         /// Which region.
+        #[schemars(with = "RegionRefSpec")]
         region: Spanned<RegionRefSpec>,
     },
     /// Bring a lost region back empty (platform).
     RecreateRegion {
         /// Which region.
+        #[schemars(with = "RegionRefSpec")]
         region: Spanned<RegionRefSpec>,
     },
     /// `helm upgrade --install` a region's release with overrides (platform).
     Deploy {
         /// Which region.
+        #[schemars(with = "RegionRefSpec")]
         region: Spanned<RegionRefSpec>,
         /// Helm `--set` paths and values on top of the base values.
         #[serde(default)]
@@ -50,15 +54,19 @@ pub enum ActionSpec {
     PatchCluster {
         /// Gateway region; default `surviving`.
         #[serde(default)]
+        #[schemars(with = "Option<RegionRefSpec>")]
         via: Option<Spanned<RegionRefSpec>>,
         /// Brokers to add.
         #[serde(default)]
+        #[schemars(with = "Option<BrokerSetSpec>")]
         add: Option<Spanned<BrokerSetSpec>>,
         /// Brokers to remove.
         #[serde(default)]
+        #[schemars(with = "Option<BrokerSetSpec>")]
         remove: Option<Spanned<BrokerSetSpec>>,
         /// `partitions.replicationFactor`.
         #[serde(default)]
+        #[schemars(with = "Option<u32>")]
         replication_factor: Option<Spanned<u32>>,
         /// `force=true`.
         #[serde(default)]
@@ -71,25 +79,31 @@ pub enum ActionSpec {
     DisableExporter {
         /// Gateway region; default `surviving`.
         #[serde(default)]
+        #[schemars(with = "Option<RegionRefSpec>")]
         via: Option<Spanned<RegionRefSpec>>,
         /// Which exporter.
+        #[schemars(with = "ExporterRefSpec")]
         exporter: Spanned<ExporterRefSpec>,
     },
     /// `POST /actuator/exporters/{id}/enable`.
     EnableExporter {
         /// Gateway region; default `surviving`.
         #[serde(default)]
+        #[schemars(with = "Option<RegionRefSpec>")]
         via: Option<Spanned<RegionRefSpec>>,
         /// Which exporter.
+        #[schemars(with = "ExporterRefSpec")]
         exporter: Spanned<ExporterRefSpec>,
         /// Copy the position of this exporter.
         #[serde(default)]
+        #[schemars(with = "Option<ExporterRefSpec>")]
         initialize_from: Option<Spanned<ExporterRefSpec>>,
     },
     /// `POST /actuator/exporting/pause` (or `?soft=true`).
     PauseExporting {
         /// Gateway region; default `surviving`.
         #[serde(default)]
+        #[schemars(with = "Option<RegionRefSpec>")]
         via: Option<Spanned<RegionRefSpec>>,
         /// Soft pause.
         #[serde(default)]
@@ -99,33 +113,41 @@ pub enum ActionSpec {
     ResumeExporting {
         /// Gateway region; default `surviving`.
         #[serde(default)]
+        #[schemars(with = "Option<RegionRefSpec>")]
         via: Option<Spanned<RegionRefSpec>>,
     },
     /// `PUT /_snapshot/{repository}` with `spec.backup`.
     RegisterRepository {
         /// Whose Elasticsearch.
+        #[schemars(with = "RegionRefSpec")]
         region: Spanned<RegionRefSpec>,
     },
     /// `PUT /_snapshot/{repository}/{snapshot}?wait_for_completion=true`.
     CreateSnapshot {
         /// Whose Elasticsearch.
+        #[schemars(with = "RegionRefSpec")]
         region: Spanned<RegionRefSpec>,
         /// Snapshot name.
+        #[schemars(with = "String")]
         snapshot: Spanned<String>,
     },
     /// `POST /_snapshot/{repository}/{snapshot}/_restore?wait_for_completion=true`.
     RestoreSnapshot {
         /// Whose Elasticsearch.
+        #[schemars(with = "RegionRefSpec")]
         region: Spanned<RegionRefSpec>,
         /// Snapshot name.
+        #[schemars(with = "String")]
         snapshot: Spanned<String>,
     },
     /// `POST /v2/deployments` of a BPMN file (path relative to the scenario file).
     DeployProcess {
         /// Gateway region; default `surviving`.
         #[serde(default)]
+        #[schemars(with = "Option<RegionRefSpec>")]
         via: Option<Spanned<RegionRefSpec>>,
         /// BPMN file.
+        #[schemars(with = "String")]
         resource: Spanned<String>,
     },
     /// `POST /v2/process-instances`, recording every attempt in the run's ledger.
@@ -135,23 +157,28 @@ pub enum ActionSpec {
     CompleteInstances {
         /// Gateway region; default `surviving`.
         #[serde(default)]
+        #[schemars(with = "Option<RegionRefSpec>")]
         via: Option<Spanned<RegionRefSpec>>,
         /// How many instances.
+        #[schemars(with = "u32")]
         count: Spanned<u32>,
     },
 }
 
 /// `createInstances`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateInstancesSpec {
     /// Gateway region; default `surviving`.
     #[serde(default)]
+    #[schemars(with = "Option<RegionRefSpec>")]
     pub via: Option<Spanned<RegionRefSpec>>,
     /// How many instances.
+    #[schemars(with = "u32")]
     pub count: Spanned<u32>,
     /// Process id; default: the process deployed earlier in the run.
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub process_id: Option<Spanned<String>>,
     /// Whether the cluster must acknowledge (default) or reject the creations.
     #[serde(default)]
@@ -159,7 +186,9 @@ pub struct CreateInstancesSpec {
 }
 
 /// What `createInstances` requires of the cluster.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default, schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub enum Require {
     /// `count` creations must be acknowledged; failed attempts are retried until the step times out.

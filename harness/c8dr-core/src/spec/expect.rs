@@ -10,7 +10,7 @@ use serde_saphyr::Spanned;
 use super::{BrokerSetSpec, ExporterRefSpec, RegionRefSpec};
 
 /// One expectation. Written as a one-key map: `topology: {...}`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(
     rename_all = "camelCase",
     rename_all_fields = "camelCase",
@@ -21,12 +21,15 @@ pub enum ExpectSpec {
     Topology {
         /// Gateway region; default `surviving`.
         #[serde(default)]
+        #[schemars(with = "Option<RegionRefSpec>")]
         via: Option<Spanned<RegionRefSpec>>,
         /// Exactly these brokers are listed.
         #[serde(default)]
+        #[schemars(with = "Option<BrokerSetSpec>")]
         brokers: Option<Spanned<BrokerSetSpec>>,
         /// These brokers are listed without partitions (running, not yet members).
         #[serde(default)]
+        #[schemars(with = "Option<BrokerSetSpec>")]
         idle_brokers: Option<Spanned<BrokerSetSpec>>,
         /// `clusterSize`.
         #[serde(default)]
@@ -39,6 +42,7 @@ pub enum ExpectSpec {
         replication_factor: Option<u32>,
         /// Partition leadership: `all`, `none`, or a region every leader must be in.
         #[serde(default)]
+        #[schemars(with = "Option<LeadersSpec>")]
         leaders: Option<Spanned<LeadersSpec>>,
         /// Every partition has this many replicas in each region.
         #[serde(default)]
@@ -48,63 +52,79 @@ pub enum ExpectSpec {
     Change {
         /// Gateway region; default `surviving`.
         #[serde(default)]
+        #[schemars(with = "Option<RegionRefSpec>")]
         via: Option<Spanned<RegionRefSpec>>,
         /// Required status; default `COMPLETED`.
         #[serde(default)]
+        #[schemars(with = "Option<String>")]
         status: Option<Spanned<String>>,
     },
     /// `GET /actuator/cluster`: members and placement.
     Cluster {
         /// Gateway region; default `surviving`.
         #[serde(default)]
+        #[schemars(with = "Option<RegionRefSpec>")]
         via: Option<Spanned<RegionRefSpec>>,
         /// Exactly these members.
         #[serde(default)]
+        #[schemars(with = "Option<BrokerSetSpec>")]
         members: Option<Spanned<BrokerSetSpec>>,
         /// Remember the placement (partitions and priorities per broker) under this name.
         #[serde(default)]
+        #[schemars(with = "Option<String>")]
         capture_placement: Option<Spanned<String>>,
         /// The placement equals the one captured under this name.
         #[serde(default)]
+        #[schemars(with = "Option<String>")]
         placement_equals: Option<Spanned<String>>,
         /// Compare the placement of these brokers only; default all members.
         #[serde(default)]
+        #[schemars(with = "Option<BrokerSetSpec>")]
         placement_of: Option<Spanned<BrokerSetSpec>>,
     },
     /// `GET /actuator/exporters`: aggregated status per exporter.
     Exporters {
         /// Gateway region; default `surviving`.
         #[serde(default)]
+        #[schemars(with = "Option<RegionRefSpec>")]
         via: Option<Spanned<RegionRefSpec>>,
         /// Exporter → status (`ENABLED`, `DISABLED`, ...).
+        #[schemars(with = "BTreeMap<String, String>")]
         status: BTreeMap<ExporterRefSpec, Spanned<String>>,
     },
     /// `GET /_snapshot/{repository}/_all` lists the snapshot with this state and no failed shard.
     Snapshot {
         /// Whose Elasticsearch.
+        #[schemars(with = "RegionRefSpec")]
         region: Spanned<RegionRefSpec>,
         /// Snapshot name.
+        #[schemars(with = "String")]
         snapshot: Spanned<String>,
         /// Required state; default `SUCCESS`.
         #[serde(default)]
+        #[schemars(with = "Option<String>")]
         state: Option<Spanned<String>>,
     },
     /// The snapshot is restored: `_status` is `SUCCESS` with `done == total`, and every index of
     /// the snapshot exists in the region's Elasticsearch.
     Restored {
         /// Whose Elasticsearch.
+        #[schemars(with = "RegionRefSpec")]
         region: Spanned<RegionRefSpec>,
         /// Snapshot name.
+        #[schemars(with = "String")]
         snapshot: Spanned<String>,
         /// Every index of the snapshot holds as many documents here as in this region now: the
         /// restored copy is complete only if nothing was written to the source after the
         /// snapshot (exporting paused, web apps off).
         #[serde(default)]
+        #[schemars(with = "Option<RegionRefSpec>")]
         documents_match: Option<Spanned<RegionRefSpec>>,
     },
     /// The region's web apps (Operate, Tasklist) are on or off, and the rollout is complete.
     WebApps {
         /// Which region.
+        #[schemars(with = "RegionRefSpec")]
         region: Spanned<RegionRefSpec>,
         /// Operate on?
         operate: bool,
@@ -118,19 +138,23 @@ pub enum ExpectSpec {
     /// One region cannot reach the other: the fault really took effect.
     Isolated {
         /// The region looking.
+        #[schemars(with = "RegionRefSpec")]
         from: Spanned<RegionRefSpec>,
         /// The region it must not reach.
+        #[schemars(with = "RegionRefSpec")]
         to: Spanned<RegionRefSpec>,
     },
     /// Every instance a `completeInstances` step completed shows as `COMPLETED` in a region's
     /// Elasticsearch.
     InstancesCompleted {
         /// Whose Elasticsearch.
+        #[schemars(with = "RegionRefSpec")]
         region: Spanned<RegionRefSpec>,
     },
     /// The process instances acknowledged so far (the run's ledger) are in a region's Elasticsearch.
     Instances {
         /// Whose Elasticsearch.
+        #[schemars(with = "RegionRefSpec")]
         region: Spanned<RegionRefSpec>,
         /// `all` acknowledged keys are visible, or the data is `stale` (at least one is missing).
         visible: InstancesVisibility,
@@ -183,8 +207,24 @@ impl<'de> Deserialize<'de> for LeadersSpec {
     }
 }
 
+impl schemars::JsonSchema for LeadersSpec {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Leaders".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "`all` (one healthy leader per partition), `none`, or the region every leader must be in.",
+            "oneOf": [
+                {"type": "string", "enum": ["all", "none", "lost", "recreated", "surviving"]},
+                {"type": "integer", "minimum": 0, "maximum": 255}
+            ]
+        })
+    }
+}
+
 /// `visible:` of an instances expectation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum InstancesVisibility {
     /// Every acknowledged key is visible.

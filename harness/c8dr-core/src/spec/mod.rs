@@ -24,3 +24,10 @@ pub use serde_saphyr::{Location, Spanned};
 pub const API_VERSION: &str = "c8dr.io/v1alpha1";
 /// The `kind` of a scenario file.
 pub const KIND: &str = "Scenario";
+
+/// The JSON Schema of scenario files (for editors: `# yaml-language-server: $schema=...`).
+#[must_use]
+pub fn json_schema() -> serde_json::Value {
+    let schema = schemars::schema_for!(ScenarioFile);
+    serde_json::to_value(&schema).unwrap_or_default()
+}

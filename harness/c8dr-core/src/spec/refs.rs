@@ -142,6 +142,55 @@ impl<'de> Deserialize<'de> for ExporterRefSpec {
     }
 }
 
+/// Schema of a region reference: a word or an index.
+impl schemars::JsonSchema for RegionRefSpec {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "RegionRef".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A region: `lost` (or `recreated`), `surviving`, or a region index.",
+            "oneOf": [
+                {"type": "string", "enum": ["lost", "recreated", "surviving"]},
+                {"type": "integer", "minimum": 0, "maximum": 255}
+            ]
+        })
+    }
+}
+
+/// Schema of a broker set: a word or a list of ids.
+impl schemars::JsonSchema for BrokerSetSpec {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "BrokerSet".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "Brokers: `all`, a region's (`lost`, `recreated`, `surviving`), or a list of broker ids.",
+            "oneOf": [
+                {"type": "string", "enum": ["all", "lost", "recreated", "surviving"]},
+                {"type": "array", "items": {"type": "integer", "minimum": 0}}
+            ]
+        })
+    }
+}
+
+/// Schema of an exporter reference: a region word or a literal id.
+impl schemars::JsonSchema for ExporterRefSpec {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ExporterRef".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "An exporter: the one of the `lost` (or `recreated`) or `surviving` region, or a literal exporter id.",
+            "type": "string",
+            "examples": ["lost", "surviving", "camundaregion0"]
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

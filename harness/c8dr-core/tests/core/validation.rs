@@ -188,7 +188,7 @@ fn the_shipped_scenario_reads_its_bpmn_relative_to_its_own_directory() {
     let rendered = lines(&errors);
     // The workload and the deployProcess step both reference the file: each is reported once.
     assert_eq!(rendered.len(), 2, "{rendered:#?}");
-    for (line, expected_line) in rendered.iter().zip(["49", "69"]) {
+    for (line, expected_line) in rendered.iter().zip(["50", "70"]) {
         assert!(
             line.starts_with(&format!("moved.yaml:{expected_line}:"))
                 && line.contains("cannot read /nonexistent/dir/../fixtures/bpmn/c8dr-probe.bpmn"),
@@ -211,5 +211,22 @@ fn a_lost_region_option_out_of_range_is_an_error_at_the_start_of_the_file() {
         [
             "scenarios/dual-region-8.8.yaml:1:1: --lost-region 2 does not exist: the scenario has regions 0 to 1"
         ]
+    );
+}
+
+#[test]
+fn the_committed_json_schema_is_up_to_date() {
+    let path = crate::support::shipped_path()
+        .parent()
+        .and_then(Path::parent)
+        .expect("the repository root")
+        .join("schemas/scenario.schema.json");
+    let committed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("the schema is committed"))
+            .expect("JSON");
+    assert_eq!(
+        committed,
+        c8dr_core::spec::json_schema(),
+        "regenerate it: cargo run -p c8dr-cli -- schema > schemas/scenario.schema.json"
     );
 }
