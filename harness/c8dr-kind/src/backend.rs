@@ -24,7 +24,7 @@ use crate::ops::{self, AppliedFault, ContainerOp, Facts, Operation};
 use crate::plan::base_values_text;
 use crate::portforward::{self, ForwardTarget, Forwarder};
 use crate::runner::{CommandRunner, run_checked};
-use crate::snapshot::MinioStore;
+use crate::snapshot::{RunningStore, StoreLauncher, TestcontainersMinio};
 
 /// The REST API credentials of the dual-region setup (chart default `demo`/`demo`).
 #[must_use]
@@ -165,7 +165,7 @@ pub async fn clusters_down(
 struct State {
     facts: Facts,
     faults: HashMap<RegionId, Vec<AppliedFault>>,
-    minio: Option<MinioStore>,
+    minio: Option<Box<dyn RunningStore>>,
 }
 
 /// The kind backend of a drill.
@@ -180,6 +180,7 @@ pub struct KindBackend {
     apis: HttpApis,
     state: Mutex<State>,
     poll: Duration,
+    store_launcher: Arc<dyn StoreLauncher>,
 }
 
 impl std::fmt::Debug for KindBackend {
@@ -198,7 +199,7 @@ impl ContainerHooks for Hooks<'_> {
         Box::pin(async move {
             match op {
                 ContainerOp::StartMinio { bucket, .. } => {
-                    let store = MinioStore::start(&self.0.config, bucket).await?;
+                    let store = self.0.store_launcher.start(&self.0.config, bucket).await?;
                     self.0.state.lock().await.minio = Some(store);
                     Ok(())
                 }
@@ -297,8 +298,17 @@ impl KindBackend {
                 minio: None,
             }),
             poll: Duration::from_secs(2),
+            store_launcher: Arc::new(TestcontainersMinio),
             config,
         })
+    }
+
+    /// Start the MinIO snapshot store with `launcher` instead of testcontainers (for tests
+    /// without a Docker engine).
+    #[must_use]
+    pub fn with_store_launcher(mut self, launcher: Arc<dyn StoreLauncher>) -> Self {
+        self.store_launcher = launcher;
+        self
     }
 
     /// Facts about this backend for the engine: real time, and polling no faster than 500 ms.

@@ -4,6 +4,7 @@
 use std::hash::{BuildHasher, Hasher};
 use std::net::IpAddr;
 
+use futures::future::BoxFuture;
 use testcontainers::core::{CmdWaitFor, ExecCommand, WaitFor};
 use testcontainers::runners::AsyncRunner;
 use testcontainers::{ContainerAsync, GenericImage, ImageExt};
@@ -11,6 +12,66 @@ use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 use crate::config::KindConfig;
 use crate::error::KindError;
 use crate::ops::{MINIO_CONTAINER, MINIO_USER};
+
+/// A running S3 snapshot store as the backend uses it: where Elasticsearch reaches it, its
+/// credentials, and how to remove it.
+pub trait RunningStore: Send + Sync {
+    /// `ip:port`, as Elasticsearch's S3 client reaches it.
+    fn endpoint(&self) -> String;
+    /// The access key.
+    fn access_key(&self) -> &str;
+    /// The secret key (never log it).
+    fn secret_key(&self) -> &str;
+    /// Stop and remove the store.
+    fn stop(self: Box<Self>) -> BoxFuture<'static, Result<(), KindError>>;
+}
+
+/// Starts the S3 snapshot store of [`crate::SnapshotStore::Minio`]. The backend uses
+/// [`TestcontainersMinio`]; tests without a Docker engine inject their own
+/// (`KindBackend::with_store_launcher`).
+pub trait StoreLauncher: Send + Sync {
+    /// Start the store on the `kind` network and create `bucket`.
+    fn start<'a>(
+        &'a self,
+        config: &'a KindConfig,
+        bucket: &'a str,
+    ) -> BoxFuture<'a, Result<Box<dyn RunningStore>, KindError>>;
+}
+
+/// MinIO through testcontainers ([`MinioStore::start`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TestcontainersMinio;
+
+impl StoreLauncher for TestcontainersMinio {
+    fn start<'a>(
+        &'a self,
+        config: &'a KindConfig,
+        bucket: &'a str,
+    ) -> BoxFuture<'a, Result<Box<dyn RunningStore>, KindError>> {
+        Box::pin(async move {
+            let store = MinioStore::start(config, bucket).await?;
+            Ok(Box::new(store) as Box<dyn RunningStore>)
+        })
+    }
+}
+
+impl RunningStore for MinioStore {
+    fn endpoint(&self) -> String {
+        MinioStore::endpoint(self)
+    }
+
+    fn access_key(&self) -> &str {
+        MinioStore::access_key(self)
+    }
+
+    fn secret_key(&self) -> &str {
+        MinioStore::secret_key(self)
+    }
+
+    fn stop(self: Box<Self>) -> BoxFuture<'static, Result<(), KindError>> {
+        Box::pin(MinioStore::stop(*self))
+    }
+}
 
 /// A running MinIO on the `kind` network.
 pub struct MinioStore {

@@ -3,7 +3,7 @@ use c8dr_core::source::ScenarioSource;
 use c8dr_core::validate::{PlanOptions, load};
 use c8dr_kind::{KindConfig, LossRealisation, SnapshotStore, drill_commands, platform_commands};
 
-fn plan(lost: u8) -> Plan {
+pub(super) fn plan(lost: u8) -> Plan {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../scenarios/dual-region-8.8.yaml");
     let source = ScenarioSource::from_path(&path).expect("scenario readable");

@@ -1,7 +1,10 @@
 //! c8dr-kind tests: generated artifacts, the drill's command listing, kube-rs calls against a
-//! scripted API server. Live tests (`#[ignore]`) need docker, kind and helm.
+//! scripted API server, the backend executing the whole drill against scripted clusters. Live
+//! tests (`#[ignore]`) need docker, kind and helm.
 
 mod artifacts;
+mod backend_run;
 mod drill;
+mod fake_kind;
 mod kube_mock;
 mod live;
