@@ -1,7 +1,7 @@
 //! The kind backend: `clusters up|down`, and [`KindBackend`], which implements
 //! [`c8dr_core::backend::Platform`] and serves each region's endpoints through port-forwards.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +23,7 @@ use crate::kube::{KubeClients, KubeFactory};
 use crate::ops::{self, AppliedFault, ContainerOp, Facts, Operation};
 use crate::plan::base_values_text;
 use crate::portforward::{self, ForwardTarget, Forwarder};
+use crate::reach::Attempt;
 use crate::runner::{CommandRunner, run_checked};
 use crate::snapshot::{RunningStore, StoreLauncher, TestcontainersMinio};
 
@@ -96,6 +97,8 @@ pub async fn clusters_up(
         facts: Facts::placeholders(config),
         expected_brokers: None,
         journal: Journal::default(),
+        probes: Vec::new(),
+        attempt: None,
     };
     let existing = executor
         .command(&crate::commands::kind_get_clusters())
@@ -166,6 +169,17 @@ struct State {
     facts: Facts,
     faults: HashMap<RegionId, Vec<AppliedFault>>,
     minio: Option<Box<dyn RunningStore>>,
+    /// Regions whose reachability probe the backend created or relied on; removed by shutdown.
+    probes: BTreeSet<RegionId>,
+}
+
+/// What one reachability observation found, and what it did to find out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reachability {
+    /// The connection attempt from `from`'s probe, read.
+    pub attempt: Attempt,
+    /// The operations performed (as `c8dr plan` prints them) and notes.
+    pub journal: Journal,
 }
 
 /// The kind backend of a drill.
@@ -296,6 +310,7 @@ impl KindBackend {
                 facts,
                 faults: HashMap::new(),
                 minio: None,
+                probes: BTreeSet::new(),
             }),
             poll: Duration::from_secs(2),
             store_launcher: Arc::new(TestcontainersMinio),
@@ -334,24 +349,62 @@ impl KindBackend {
         rest_credentials()
     }
 
-    async fn executor_run(&self, ops: &[Operation]) -> Result<Journal, KindError> {
-        let facts = self.state.lock().await.facts.clone();
-        let hooks = Hooks(self);
-        let mut executor = Executor {
+    fn executor<'a>(&'a self, hooks: &'a Hooks<'a>, facts: Facts) -> Executor<'a> {
+        Executor {
             config: &self.config,
             runner: self.runner.as_ref(),
             clients: &self.clients,
             topology: &self.apis,
-            containers: &hooks,
+            containers: hooks,
             s3_credentials: None,
             poll: self.poll,
             facts,
             expected_brokers: usize::try_from(self.shape.layout.cluster_size).ok(),
             journal: Journal::default(),
-        };
+            probes: Vec::new(),
+            attempt: None,
+        }
+    }
+
+    async fn executor_run(&self, ops: &[Operation]) -> Result<Journal, KindError> {
+        let facts = self.state.lock().await.facts.clone();
+        let hooks = Hooks(self);
+        let mut executor = self.executor(&hooks, facts);
         let result = executor.run(ops).await;
         self.state.lock().await.facts = executor.facts.clone();
         result.map(|()| executor.journal)
+    }
+
+    /// Whether workloads in `from` reach `to` now, as a probe pod in `from`'s namespace finds
+    /// out: subject to the same NetworkPolicies as the Camunda pods there, it fetches the page of
+    /// `to`'s probe by DNS name (through CoreDNS forwarding and the routes, as the brokers'
+    /// traffic goes), bounded by `timeout`. The probes are created on first use and kept until
+    /// [`KindBackend::shutdown`], so a poll costs two pod lookups and one exec.
+    ///
+    /// # Errors
+    /// A failure on `from`'s cluster, or an answered failure on `to`'s (`to`'s cluster not
+    /// answering at all is left to the attempt, which then fails: not reachable).
+    pub async fn reachability(
+        &self,
+        from: RegionId,
+        to: RegionId,
+    ) -> Result<Reachability, KindError> {
+        let facts = self.state.lock().await.facts.clone();
+        let hooks = Hooks(self);
+        let mut executor = self.executor(&hooks, facts);
+        let result = executor.reachability(from, to).await;
+        self.state
+            .lock()
+            .await
+            .probes
+            .extend(executor.probes.iter().copied());
+        for line in &executor.journal.operations {
+            tracing::debug!(%from, %to, "reachability: {line}");
+        }
+        Ok(Reachability {
+            attempt: result?,
+            journal: executor.journal,
+        })
     }
 
     /// Install both regions: snapshot store, generated values, secrets, chart repository, both
@@ -403,8 +456,28 @@ impl KindBackend {
         crate::diagnostics::collect(self, dir).await
     }
 
-    /// Stop the listeners and the MinIO container. Clusters stay (`clusters down` removes them).
+    /// Remove the reachability probes the backend created or relied on (best effort, each
+    /// bounded by the probe deadline), then stop the listeners and the MinIO container. Clusters
+    /// stay (`clusters down` removes them, with anything left in them).
     pub async fn shutdown(self) {
+        let probes = std::mem::take(&mut self.state.lock().await.probes);
+        for region in probes {
+            let ops = ops::shutdown_ops(&self.config, &[region]);
+            let timeout = self.config.timeouts.probe;
+            match tokio::time::timeout(timeout, self.executor_run(&ops)).await {
+                Ok(Ok(journal)) => {
+                    for line in journal.operations {
+                        tracing::debug!("shutdown: {line}");
+                    }
+                }
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "could not remove the reachability probe of {region}");
+                }
+                Err(_) => tracing::warn!(
+                    "could not remove the reachability probe of {region}: no answer within {timeout:?}"
+                ),
+            }
+        }
         for forwarder in &self.forwarders {
             forwarder.stop();
         }
@@ -437,16 +510,18 @@ impl KindBackend {
         tracing::info!("{}", ops::target_line(&self.config, region, realisation));
         let ops = ops::lose_ops(&self.config, region, realisation);
         let journal = self.executor_run(&ops).await?;
+        let mut state = self.state.lock().await;
         if realisation == crate::config::LossRealisation::ClusterDelete {
             self.clients.invalidate(&self.config.context(region));
+            // Gone with its cluster.
+            state.probes.remove(&region);
         }
-        self.state
-            .lock()
-            .await
+        state
             .faults
             .entry(region)
             .or_default()
             .extend(ops::faults_applied_by(&ops));
+        drop(state);
         Ok(PlatformOutcome {
             operations: journal.operations,
             notes: journal.notes,
@@ -558,6 +633,25 @@ impl Platform for KindBackend {
         self.release_of(region)
             .await
             .map_err(|e| e.into_platform("release", region))
+    }
+
+    async fn reachable(&self, from: RegionId, to: RegionId) -> Result<bool, PlatformError> {
+        let observed = self
+            .reachability(from, to)
+            .await
+            .map_err(|e| e.into_platform("reachable", from))?;
+        match observed.attempt {
+            Attempt::Reached => Ok(true),
+            Attempt::NotReached(why) => {
+                tracing::debug!(%from, %to, "not reachable: {why}");
+                Ok(false)
+            }
+            Attempt::Unobservable(why) => Err(PlatformError::Operation {
+                operation: "reachable",
+                region: from,
+                message: format!("cannot tell whether {from} reaches {to}: {why}"),
+            }),
+        }
     }
 }
 

@@ -109,6 +109,10 @@ pub struct Timeouts {
     pub command: Duration,
     /// Setting up one port-forward stream.
     pub port_forward: Duration,
+    /// One reachability observation (`Platform::reachable`): each Kubernetes call it makes and
+    /// the wait for a probe pod it had to create, and (rounded up to whole seconds) the
+    /// connection attempt inside the probe (`timeout <s> wget ...`).
+    pub probe: Duration,
 }
 
 impl Default for Timeouts {
@@ -121,6 +125,7 @@ impl Default for Timeouts {
             recreate: Duration::from_secs(300),
             command: Duration::from_secs(600),
             port_forward: Duration::from_secs(10),
+            probe: Duration::from_secs(5),
         }
     }
 }

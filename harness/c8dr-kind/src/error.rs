@@ -138,6 +138,16 @@ pub enum KindError {
         /// The last observed state.
         last: String,
     },
+    /// A Kubernetes API server did not answer in time (its node may be paused).
+    #[error("{what} in {context} got no answer within {timeout:?}")]
+    NoAnswer {
+        /// What was asked.
+        what: String,
+        /// Kube context.
+        context: String,
+        /// The deadline.
+        timeout: Duration,
+    },
     /// The snapshot store could not be started or prepared.
     #[error("could not {operation} the snapshot store")]
     SnapshotStore {

@@ -13,7 +13,26 @@ use crate::config::KindConfig;
 use crate::error::KindError;
 use crate::kube::{self as k, KubeClients};
 use crate::ops::{Check, ContainerOp, KubeAction, KubeOp, Operation};
+use crate::reach::{self, Attempt};
 use crate::runner::{CommandRunner, Invocation, run_checked};
+
+/// `future`, or [`KindError::NoAnswer`] when it does not finish within `timeout` (an API server
+/// on a paused node accepts connections and never answers).
+async fn answer_within<T>(
+    timeout: Duration,
+    what: impl Into<String>,
+    context: &str,
+    future: impl std::future::Future<Output = Result<T, KindError>>,
+) -> Result<T, KindError> {
+    match tokio::time::timeout(timeout, future).await {
+        Ok(result) => result,
+        Err(_) => Err(KindError::NoAnswer {
+            what: what.into(),
+            context: context.to_owned(),
+            timeout,
+        }),
+    }
+}
 
 /// The broker ids a region's gateway lists in `GET /v2/topology`.
 pub trait TopologySource: Send + Sync {
@@ -74,6 +93,10 @@ pub struct Executor<'a> {
     pub expected_brokers: Option<usize>,
     /// What happened.
     pub journal: Journal,
+    /// Regions whose probe an [`Operation::EnsureProbe`] found running or created.
+    pub probes: Vec<RegionId>,
+    /// What the last [`Check::Reachable`] found.
+    pub attempt: Option<Attempt>,
 }
 
 impl std::fmt::Debug for Executor<'_> {
@@ -215,8 +238,102 @@ impl Executor<'_> {
                     .extend(op.render(self.config, &self.facts));
                 self.check(check).await?;
             }
+            Operation::EnsureProbe { region, peer } => {
+                match self.ensure_probe(*region, *peer).await {
+                    Ok(()) => self.probes.push(*region),
+                    Err(error) if *peer && reach::cluster_unreachable(&error) => {
+                        let note = format!(
+                            "the probe of {region} could not be looked after ({error}): its cluster cannot be reached, the connection attempt decides"
+                        );
+                        tracing::debug!("{note}");
+                        self.journal.notes.push(note);
+                    }
+                    Err(error) => return Err(error),
+                }
+            }
         }
         Ok(())
+    }
+
+    /// Look the probe up, create it when missing, and wait until it runs (a deadline of its
+    /// own: a probe that does not run yet is "could not observe", the next poll looks again);
+    /// each step journaled as the plan prints it, each API call bounded by the probe deadline.
+    async fn ensure_probe(&mut self, region: RegionId, peer: bool) -> Result<(), KindError> {
+        let (ctx, ns) = (self.config.context(region), self.config.namespace(region));
+        let timeout = self.config.timeouts.probe;
+        self.journal
+            .operations
+            .push(crate::ops::probe_lookup_line(self.config, region, peer));
+        let clients = self.clients;
+        let state = answer_within(timeout, format!("get pod {PROBE_NAME}"), &ctx, async {
+            let client = clients.get(&ctx).await?;
+            k::probe_state(&client, &ctx, &ns).await
+        })
+        .await?;
+        let missing = match state {
+            k::ProbeState::Running(_) => return Ok(()),
+            k::ProbeState::Missing => true,
+            k::ProbeState::NotRunning => false,
+        };
+        if missing {
+            let apply = crate::ops::apply_probe_op(self.config, region);
+            self.journal
+                .operations
+                .extend(apply.render(self.config, &self.facts));
+            if let Operation::Kube(op) = &apply {
+                answer_within(
+                    timeout,
+                    format!("apply pod {PROBE_NAME}"),
+                    &ctx,
+                    self.kube(op),
+                )
+                .await?;
+            }
+        }
+        let wait = Operation::Check(Check::ProbeReady { region, timeout });
+        self.journal
+            .operations
+            .extend(wait.render(self.config, &self.facts));
+        // Running and not being deleted: a terminating probe has left its Service's DNS.
+        let started = Instant::now();
+        let poll = self.poll.min(Duration::from_millis(500));
+        loop {
+            let state = answer_within(timeout, format!("get pod {PROBE_NAME}"), &ctx, async {
+                let client = clients.get(&ctx).await?;
+                k::probe_state(&client, &ctx, &ns).await
+            })
+            .await?;
+            if let k::ProbeState::Running(_) = state {
+                return Ok(());
+            }
+            if started.elapsed() >= timeout {
+                return Err(KindError::WaitTimedOut {
+                    what: format!("pod {PROBE_NAME} to run"),
+                    context: ctx,
+                    timeout,
+                    last: format!("{state:?}"),
+                });
+            }
+            tokio::time::sleep(poll).await;
+        }
+    }
+
+    /// One reachability observation: [`crate::ops::reachability_ops`] run and journaled.
+    ///
+    /// # Errors
+    /// An operation failed on `from`'s cluster, or on `to`'s with an answer (an API server that
+    /// cannot be reached at all is left to the connection attempt).
+    pub async fn reachability(
+        &mut self,
+        from: RegionId,
+        to: RegionId,
+    ) -> Result<Attempt, KindError> {
+        self.attempt = None;
+        self.run(&crate::ops::reachability_ops(from, to)).await?;
+        self.attempt.take().ok_or_else(|| KindError::Unexpected {
+            what: "the reachability operations".to_owned(),
+            detail: "no connection attempt was made".to_owned(),
+        })
     }
 
     async fn kube(&mut self, op: &KubeOp) -> Result<(), KindError> {
@@ -295,8 +412,8 @@ impl Executor<'_> {
     async fn check(&mut self, check: &Check) -> Result<(), KindError> {
         let started = Instant::now();
         match check {
-            Check::ProbeReady { region } => {
-                let timeout = self.config.timeouts.reachability;
+            Check::ProbeReady { region, timeout } => {
+                let timeout = *timeout;
                 let (ctx, ns) = (self.config.context(*region), self.config.namespace(*region));
                 let client = self.clients.get(&ctx).await?;
                 loop {
@@ -362,6 +479,24 @@ impl Executor<'_> {
                     }
                     tokio::time::sleep(self.poll).await;
                 }
+            }
+            Check::Reachable { from, to } => {
+                let (ctx, ns) = (self.config.context(*from), self.config.namespace(*from));
+                // `timeout` inside the probe bounds the attempt; the rest is the exec itself.
+                let deadline = self.config.timeouts.probe + Duration::from_secs(10);
+                let clients = self.clients;
+                let command = crate::ops::reach_command(self.config, *to);
+                let output =
+                    answer_within(deadline, format!("exec in pod {PROBE_NAME}"), &ctx, async {
+                        let client = clients.get(&ctx).await?;
+                        k::exec_output(&client, &ctx, &ns, PROBE_NAME, command).await
+                    })
+                    .await?;
+                let attempt =
+                    reach::classify_attempt(&artifacts::probe_answer(self.config, *to), &output);
+                tracing::debug!(%from, %to, ?attempt, stderr = %output.stderr.trim(), "reachability attempt");
+                self.attempt = Some(attempt);
+                Ok(())
             }
             Check::LossProved { lost, via, timeout } => {
                 let regions = u32::from(self.config.regions.max(1));

@@ -425,6 +425,144 @@ pub async fn running_pod_ip(
         .flatten())
 }
 
+/// Where a region's probe pod stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProbeState {
+    /// No probe pod (never created, or deleted since).
+    Missing,
+    /// The pod exists but does not run with an IP yet (or is being deleted).
+    NotRunning,
+    /// The pod runs, with this IP.
+    Running(String),
+}
+
+/// The state of a region's probe pod.
+///
+/// # Errors
+/// The API call failed.
+pub async fn probe_state(
+    client: &Client,
+    context: &str,
+    namespace: &str,
+) -> Result<ProbeState, KindError> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let pod = match pods.get(PROBE_NAME).await {
+        Ok(pod) => pod,
+        Err(e) if is_not_found(&e) => return Ok(ProbeState::Missing),
+        Err(e) => {
+            return Err(call_err(
+                format!("get Pod {PROBE_NAME}"),
+                context,
+                namespace,
+            )(e));
+        }
+    };
+    let deleting = pod.metadata.deletion_timestamp.is_some();
+    let status = pod.status.unwrap_or_default();
+    Ok(match (deleting, status.phase.as_deref(), status.pod_ip) {
+        (false, Some("Running"), Some(ip)) => ProbeState::Running(ip),
+        _ => ProbeState::NotRunning,
+    })
+}
+
+/// How a command run with `exec` ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExecExit {
+    /// Exit code 0.
+    Success,
+    /// A non-zero exit code (`143` when `timeout` killed it with SIGTERM).
+    Code(i32),
+    /// A failure status without an exit code (the container runtime could not run it).
+    Failure(String),
+    /// The stream ended without a status.
+    Unknown,
+}
+
+/// What a command run with `exec` printed and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecOutput {
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+    /// How it ended.
+    pub exit: ExecExit,
+}
+
+/// How an exec's status object says the command ended.
+#[must_use]
+pub fn exec_exit(
+    status: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::Status>,
+) -> ExecExit {
+    let Some(status) = status else {
+        return ExecExit::Unknown;
+    };
+    if status.status.as_deref() == Some("Success") {
+        return ExecExit::Success;
+    }
+    let code = status
+        .details
+        .as_ref()
+        .and_then(|d| d.causes.as_ref())
+        .into_iter()
+        .flatten()
+        .find(|c| c.reason.as_deref() == Some("ExitCode"))
+        .and_then(|c| c.message.as_deref())
+        .and_then(|m| m.trim().parse::<i32>().ok());
+    match code {
+        Some(code) => ExecExit::Code(code),
+        None => ExecExit::Failure(
+            status
+                .message
+                .clone()
+                .unwrap_or_else(|| "command failed".to_owned()),
+        ),
+    }
+}
+
+/// Run a command in a pod's first container and return what it printed on both streams and how
+/// it ended; a command that fails is not an error here (the caller reads why).
+///
+/// # Errors
+/// The exec could not be set up (the pod does not exist, the API server refused or is gone).
+pub async fn exec_output(
+    client: &Client,
+    context: &str,
+    namespace: &str,
+    pod: &str,
+    command: Vec<String>,
+) -> Result<ExecOutput, KindError> {
+    use tokio::io::AsyncReadExt;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let line = command.join(" ");
+    tracing::debug!(context, namespace, pod, command = %line, "exec");
+    let params = kube::api::AttachParams::default().stderr(true).stdout(true);
+    let mut attached = pods.exec(pod, command, &params).await.map_err(call_err(
+        format!("exec `{line}` in pod {pod}"),
+        context,
+        namespace,
+    ))?;
+    let (stdout, stderr) = (attached.stdout(), attached.stderr());
+    let read = |stream: Option<tokio::io::ReadHalf<tokio::io::SimplexStream>>| async move {
+        let mut text = String::new();
+        if let Some(mut stream) = stream {
+            let _ = stream.read_to_string(&mut text).await;
+        }
+        text
+    };
+    let (stdout, stderr) = tokio::join!(read(stdout), read(stderr));
+    let status = match attached.take_status() {
+        Some(status) => status.await,
+        None => None,
+    };
+    let _ = attached.join().await;
+    Ok(ExecOutput {
+        stdout,
+        stderr,
+        exit: exec_exit(status.as_ref()),
+    })
+}
+
 /// Run a command in a pod's first container and return its standard output.
 ///
 /// # Errors

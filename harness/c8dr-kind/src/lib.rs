@@ -14,15 +14,18 @@ pub mod kube;
 pub mod ops;
 pub mod plan;
 pub mod portforward;
+pub mod reach;
 pub mod runner;
 pub mod snapshot;
 
-pub use backend::{ClustersReady, KindBackend, clusters_down, clusters_up, rest_credentials};
+pub use backend::{
+    ClustersReady, KindBackend, Reachability, clusters_down, clusters_up, rest_credentials,
+};
 pub use config::{KindConfig, LossRealisation, SnapshotStore, Timeouts};
 pub use error::KindError;
 pub use kube::{KubeFactory, KubeconfigFactory};
 pub use plan::{
-    adapt_plan, command_target, drill_commands, platform_commands, setup_commands,
-    teardown_commands,
+    adapt_plan, command_target, drill_commands, expectation_commands, platform_commands,
+    setup_commands, teardown_commands,
 };
 pub use runner::{CommandOutput, CommandRunner, Invocation, RecordingRunner, TokioCommandRunner};

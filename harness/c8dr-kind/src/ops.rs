@@ -40,6 +40,15 @@ pub enum Operation {
     /// Learn every node's address on the `kind` network (`docker inspect`); later operations
     /// use what it finds.
     Discover,
+    /// Make sure the region's probe pod runs: look it up, create it when missing, wait until it
+    /// runs. The probes stay until the backend's shutdown. With `peer`, a cluster whose API
+    /// server cannot be reached is not an error: the connection attempt that follows decides.
+    EnsureProbe {
+        /// Region.
+        region: RegionId,
+        /// The probe is the target of the attempt, not where it runs from.
+        peer: bool,
+    },
     /// Routes on `region`'s node to `peer`'s pod and service subnets via `peer`'s node address
     /// (known after [`Operation::Discover`]).
     Routes {
@@ -131,6 +140,16 @@ pub enum Check {
     ProbeReady {
         /// Region.
         region: RegionId,
+        /// Deadline.
+        timeout: Duration,
+    },
+    /// One connection attempt from `from`'s probe to `to`'s probe by its DNS name, read by
+    /// [`crate::reach::classify_attempt`] (whether workloads in `from` reach `to` now).
+    Reachable {
+        /// Probing region.
+        from: RegionId,
+        /// Probed region.
+        to: RegionId,
     },
     /// `from`'s probe reaches `to`'s probe by pod IP.
     PodIp {
@@ -225,6 +244,62 @@ pub fn probe_dns_url(config: &KindConfig, to: RegionId) -> String {
     )
 }
 
+/// A duration as `kubectl --timeout` takes it (`5s`, `300ms`).
+#[must_use]
+pub fn go_duration(duration: Duration) -> String {
+    if duration.subsec_millis() == 0 {
+        format!("{}s", duration.as_secs())
+    } else {
+        format!("{}ms", duration.as_millis())
+    }
+}
+
+/// The command of a reachability attempt (inside `from`'s probe): `to`'s probe by its DNS name
+/// (trailing dot, as the brokers' contact points), bounded by `timeout` as a whole, name
+/// resolution included (wget's `-T` does not cover it).
+#[must_use]
+pub fn reach_command(config: &KindConfig, to: RegionId) -> Vec<String> {
+    let seconds = config
+        .timeouts
+        .probe
+        .as_secs()
+        .saturating_add(u64::from(config.timeouts.probe.subsec_nanos() > 0))
+        .max(1);
+    let mut command = vec!["timeout".to_owned(), seconds.to_string()];
+    command.extend(probe_command(&probe_dns_url(config, to)));
+    command
+}
+
+/// The server-side apply of a region's probe pod and Service.
+#[must_use]
+pub fn apply_probe_op(config: &KindConfig, region: RegionId) -> Operation {
+    Operation::Kube(KubeOp {
+        context: config.context(region),
+        namespace: config.namespace(region),
+        action: KubeAction::ApplyProbe {
+            manifest: config.run_path(format!("manifests/region{}-probe.yaml", region.0)),
+        },
+    })
+}
+
+/// The first line of [`Operation::EnsureProbe`]: looking the probe up.
+#[must_use]
+pub fn probe_lookup_line(config: &KindConfig, region: RegionId, peer: bool) -> String {
+    let line = format!(
+        "kubectl --context {} -n {} get pod {PROBE_NAME}",
+        config.context(region),
+        config.namespace(region)
+    );
+    if peer {
+        format!(
+            "{line}  # no answer within {} (paused node, deleted cluster): go on, the attempt below decides",
+            go_duration(config.timeouts.probe)
+        )
+    } else {
+        line
+    }
+}
+
 impl Operation {
     /// The operation as lines an operator could run (kubectl for API calls, docker for the
     /// container), secrets redacted. Conditional and explanatory lines are comments.
@@ -267,6 +342,29 @@ impl Operation {
                 vec![format!(
                     "docker rm -f {MINIO_CONTAINER}  # via testcontainers"
                 )]
+            }
+            Operation::EnsureProbe { region, peer } => {
+                let wait = Operation::Check(Check::ProbeReady {
+                    region: *region,
+                    timeout: config.timeouts.probe,
+                });
+                let mut lines = vec![probe_lookup_line(config, *region, *peer)];
+                lines.push(
+                    "# only if it is missing (it stays until the backend's shutdown):".to_owned(),
+                );
+                lines.extend(
+                    apply_probe_op(config, *region)
+                        .render(config, facts)
+                        .into_iter()
+                        .map(|l| format!("#   {l}")),
+                );
+                lines.push("# only if it is missing or does not run yet:".to_owned());
+                lines.extend(
+                    wait.render(config, facts)
+                        .into_iter()
+                        .map(|l| format!("#   {l}")),
+                );
+                lines
             }
             Operation::Check(check) => vec![render_check(config, check)],
             Operation::Kube(op) => vec![render_kube(op)],
@@ -313,11 +411,18 @@ fn render_kube(op: &KubeOp) -> String {
 
 fn render_check(config: &KindConfig, check: &Check) -> String {
     match check {
-        Check::ProbeReady { region } => format!(
-            "kubectl --context {} -n {} wait --for=condition=Ready pod/{PROBE_NAME} --timeout={}s",
+        Check::ProbeReady { region, timeout } => format!(
+            "kubectl --context {} -n {} wait --for=condition=Ready pod/{PROBE_NAME} --timeout={}",
             config.context(*region),
             config.namespace(*region),
-            config.timeouts.reachability.as_secs()
+            go_duration(*timeout)
+        ),
+        Check::Reachable { from, to } => format!(
+            "kubectl --context {} -n {} exec {PROBE_NAME} -- {}  # reachable iff it prints {}; timed out, refused or a name that does not resolve: not reachable",
+            config.context(*from),
+            config.namespace(*from),
+            reach_command(config, *to).join(" "),
+            artifacts::probe_answer(config, *to)
         ),
         Check::PodIp { from, to } => format!(
             "kubectl --context {} -n {} exec {PROBE_NAME} -- {}  # expect {}",
@@ -711,18 +816,15 @@ pub fn connect_ops(
 /// The reachability proof: a probe pod in each region, pod IP and DNS both ways, then cleanup.
 #[must_use]
 pub fn probe_ops(config: &KindConfig) -> Vec<Operation> {
-    let mut ops = Vec::new();
+    let mut ops: Vec<Operation> = config
+        .region_ids()
+        .map(|region| apply_probe_op(config, region))
+        .collect();
     for region in config.region_ids() {
-        ops.push(Operation::Kube(KubeOp {
-            context: config.context(region),
-            namespace: config.namespace(region),
-            action: KubeAction::ApplyProbe {
-                manifest: config.run_path(format!("manifests/region{}-probe.yaml", region.0)),
-            },
+        ops.push(Operation::Check(Check::ProbeReady {
+            region,
+            timeout: config.timeouts.reachability,
         }));
-    }
-    for region in config.region_ids() {
-        ops.push(Operation::Check(Check::ProbeReady { region }));
     }
     for from in config.region_ids() {
         let to = config.peer_of(from);
@@ -737,6 +839,41 @@ pub fn probe_ops(config: &KindConfig) -> Vec<Operation> {
         }));
     }
     ops
+}
+
+/// One reachability observation (`Platform::reachable`): the probe of `to` (looked up, created
+/// when missing; its cluster not answering is no error), the probe of `from` likewise, then one
+/// connection attempt from `from`'s probe to `to`'s by DNS name. Subject to the same
+/// NetworkPolicies as the Camunda pods of its namespace (the deny-all and the fence select every
+/// pod), the probe experiences what they do.
+#[must_use]
+pub fn reachability_ops(from: RegionId, to: RegionId) -> Vec<Operation> {
+    vec![
+        Operation::EnsureProbe {
+            region: to,
+            peer: true,
+        },
+        Operation::EnsureProbe {
+            region: from,
+            peer: false,
+        },
+        Operation::Check(Check::Reachable { from, to }),
+    ]
+}
+
+/// What the backend's shutdown removes: the probes of `regions` (those it created or used).
+#[must_use]
+pub fn shutdown_ops(config: &KindConfig, regions: &[RegionId]) -> Vec<Operation> {
+    regions
+        .iter()
+        .map(|&region| {
+            Operation::Kube(KubeOp {
+                context: config.context(region),
+                namespace: config.namespace(region),
+                action: KubeAction::DeleteProbe,
+            })
+        })
+        .collect()
 }
 
 /// `c8dr clusters up` for the regions whose clusters are missing: create them (concurrently at
@@ -906,6 +1043,8 @@ pub fn recreate_ops(
             action,
         })
     };
+    // A reachability probe there would keep the namespace from ever being empty.
+    ops.push(in_region(KubeAction::DeleteProbe));
     ops.push(in_region(KubeAction::DeletePvcs));
     ops.push(in_region(KubeAction::WaitEmpty {
         timeout: config.timeouts.recreate,

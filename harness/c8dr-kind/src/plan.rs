@@ -2,7 +2,7 @@
 //! backend runs.
 
 use c8dr_core::camunda::RepositoryKind;
-use c8dr_core::plan::{Action, Plan};
+use c8dr_core::plan::{Action, Expectation, Plan};
 use c8dr_core::region::RegionId;
 use c8dr_core::render::{CommandTarget, RegionAccess, TargetKind};
 
@@ -101,6 +101,27 @@ pub fn platform_commands(config: &KindConfig, plan: &Plan, action: &Action) -> O
         Ok(ops) => ops::render_all(config, &facts, &ops),
         Err(error) => vec![format!("# not possible: {error}")],
     })
+}
+
+/// What the kind backend performs to observe an expectation, for the expectations it observes
+/// itself (`isolated`: a reachability observation, repeated every poll until it holds); `None`
+/// for the others, which go through the Camunda and Elasticsearch APIs or read the release.
+#[must_use]
+pub fn expectation_commands(config: &KindConfig, expectation: &Expectation) -> Option<Vec<String>> {
+    match expectation {
+        Expectation::Isolated { from, to } => {
+            let mut lines = vec![format!(
+                "# expectation isolated: {from} must not reach {to}; polled until it holds, each poll:"
+            )];
+            lines.extend(ops::render_all(
+                config,
+                &Facts::placeholders(config),
+                &ops::reachability_ops(*from, *to),
+            ));
+            Some(lines)
+        }
+        _ => None,
+    }
 }
 
 /// Everything `c8dr clusters up` and the backend's start do before the first step: clusters,
@@ -233,22 +254,48 @@ pub fn drill_commands(config: &KindConfig, plan: &Plan) -> Vec<String> {
     lines.push("## setup (c8dr clusters up, then the backend's start)".to_owned());
     lines.extend(setup_commands_for(config, &DrillShape::of(&adapted)));
     for (stage, step) in adapted.steps() {
-        let Some(action) = &step.action else { continue };
-        lines.push(format!(
-            "## {} {} / {}: {}",
-            step.id,
-            stage.name,
-            step.name,
-            action.summary()
-        ));
-        match platform_commands(config, &adapted, action) {
-            Some(platform) => lines.extend(platform),
-            None => lines.extend(c8dr_core::render::action_commands(
-                &adapted, action, &target,
-            )),
+        let observed: Vec<String> = step
+            .expectations
+            .iter()
+            .filter_map(|e| expectation_commands(config, e))
+            .flatten()
+            .collect();
+        match &step.action {
+            Some(action) => {
+                lines.push(format!(
+                    "## {} {} / {}: {}",
+                    step.id,
+                    stage.name,
+                    step.name,
+                    action.summary()
+                ));
+                match platform_commands(config, &adapted, action) {
+                    Some(platform) => lines.extend(platform),
+                    None => lines.extend(c8dr_core::render::action_commands(
+                        &adapted, action, &target,
+                    )),
+                }
+            }
+            None if observed.is_empty() => continue,
+            None => lines.push(format!("## {} {} / {}", step.id, stage.name, step.name)),
         }
+        lines.extend(observed);
     }
-    lines.push("## teardown (c8dr clusters down)".to_owned());
+    lines.push("## teardown (the backend's shutdown, then c8dr clusters down)".to_owned());
+    lines.push(
+        "# the backend's shutdown removes the reachability probes it created or used, where it did:"
+            .to_owned(),
+    );
+    let regions: Vec<RegionId> = config.region_ids().collect();
+    lines.extend(
+        ops::render_all(
+            config,
+            &Facts::placeholders(config),
+            &ops::shutdown_ops(config, &regions),
+        )
+        .into_iter()
+        .map(|l| format!("#   {l}")),
+    );
     lines.extend(teardown_commands(config));
     lines
 }

@@ -3,7 +3,9 @@
 //! `clusters_up`, `KindBackend::connect` and `start`, every platform action of the plan in
 //! scenario order (`loseRegion`, `recreateRegion`, `deploy`; `healRegion` would run too, the 8.8
 //! drill has none), the platform reads its expectations need (`release` for `webApps`,
-//! `reachable` for `isolated`), `shutdown` and `clusters_down` run against two scripted clusters
+//! `reachable` for `isolated`, which must hold: not reachable), reachability both ways on the
+//! healthy clusters and again once the recreated region is redeployed (reachable),
+//! `shutdown` and `clusters_down` run against two scripted clusters
 //! (`fake_kind.rs`): every kind, helm and docker argv goes through the crate's
 //! `RecordingRunner`, every kube-rs call (plain, `exec`, `portforward`) reaches a local fake API
 //! server, the loss proof and the install check ask the fake gateways through the backend's own
@@ -18,6 +20,9 @@
 //!   stands for one value within the section (node IPs: what `docker inspect` printed);
 //! - every command line the plan prints for a platform section was executed (conditional
 //!   `#   ` lines excepted), and every file it says it writes exists;
+//! - the `isolated` expectation's reachability observation is part of its step's section; the
+//!   test's own reachability checks are matched against the lines the same builder prints
+//!   (`c8dr_kind::expectation_commands`), and each answer must be what the probe printed;
 //! - each platform call's journal (the report's operations) appears in order in the plan too;
 //! - the gateway's last answers prove the install (every broker) and each loss (no lost broker).
 //!
@@ -33,11 +38,13 @@ use std::time::{Duration, Instant};
 use c8dr_core::backend::Platform;
 use c8dr_core::engine::evaluate;
 use c8dr_core::plan::{Action, Expectation, Plan};
-use c8dr_kind::artifacts::{DrillShape, PROBE_NAME};
+use c8dr_core::region::RegionId;
+use c8dr_kind::artifacts::{DrillShape, PROBE_NAME, probe_answer};
+use c8dr_kind::reach::Attempt;
 use c8dr_kind::runner::{CommandOutput, RecordingRunner};
 use c8dr_kind::{
     KindBackend, KindConfig, KubeFactory, LossRealisation, SnapshotStore, Timeouts, clusters_down,
-    clusters_up, drill_commands,
+    clusters_up, drill_commands, expectation_commands,
 };
 use serde_json::Value;
 
@@ -73,9 +80,54 @@ struct Run {
     events: Vec<Event>,
     /// Journal (rendered operations) of each platform call, by section.
     journals: Vec<(String, Vec<String>)>,
+    /// The test's own reachability checks: section name, from, to.
+    reach_checks: Vec<(String, RegionId, RegionId)>,
     /// What the `RecordingRunner` recorded.
     recorded: Vec<String>,
     dir: tempfile::TempDir,
+}
+
+/// Whether the last probe `exec` since event `since` printed `to`'s probe answer.
+fn probe_printed(fake: &FakeKind, since: usize, config: &KindConfig, to: RegionId) -> bool {
+    let expected = probe_answer(config, to);
+    let last = fake.events()[since..]
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            Event::Exec { result, .. } => Some(result.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no probe exec for reachability:\n{}", dump(fake)));
+    last.is_ok_and(|out| out.trim() == expected)
+}
+
+/// The test's own reachability check (not in the scenario): each way, it must be reachable.
+async fn check_reachable(
+    fake: &FakeKind,
+    backend: &KindBackend,
+    config: &KindConfig,
+    when: &str,
+    journals: &mut Vec<(String, Vec<String>)>,
+    checks: &mut Vec<(String, RegionId, RegionId)>,
+) {
+    for (from, to) in [(RegionId(0), RegionId(1)), (RegionId(1), RegionId(0))] {
+        let section = format!("reach {from} {to} {when}");
+        fake.record(Event::Section(section.clone()));
+        let since = fake.events().len();
+        let observed = within(fake, "reachability", backend.reachability(from, to))
+            .await
+            .unwrap_or_else(|e| panic!("{section}: {e}\n{}", dump(fake)));
+        fake.record(Event::Answer(format!("{:?}", observed.attempt)));
+        assert_eq!(
+            observed.attempt,
+            Attempt::Reached,
+            "{section}\n{}",
+            dump(fake)
+        );
+        assert!(probe_printed(fake, since, config, to), "{section}");
+        journals.push((section.clone(), observed.journal.operations));
+        checks.push((section, from, to));
+    }
 }
 
 async fn drive(lost: u8, config: KindConfig, connections_survive_policies: bool) -> Run {
@@ -118,7 +170,18 @@ async fn drive(lost: u8, config: KindConfig, connections_survive_policies: bool)
     let mut setup = ready.journal.operations;
     setup.extend(started.operations);
     journals.push(("setup".to_owned(), setup));
+    let mut reach_checks = Vec::new();
+    check_reachable(
+        &fake,
+        &backend,
+        &config,
+        "healthy",
+        &mut journals,
+        &mut reach_checks,
+    )
+    .await;
 
+    let mut recreated = false;
     for (_, step) in plan.steps() {
         fake.record(Event::Section(step.id.clone()));
         let outcome = match &step.action {
@@ -175,22 +238,66 @@ async fn drive(lost: u8, config: KindConfig, connections_survive_policies: bool)
                     );
                 }
                 Expectation::Isolated { from, to } => {
-                    fake.record(Event::Expectation(format!(
+                    fake.record(Event::Listed(format!(
                         "isolated {from} from {to}: reachable"
                     )));
+                    let since = fake.events().len();
                     let answer = within(&fake, "reachable", backend.reachable(*from, *to)).await;
-                    fake.record(Event::Answer(match answer {
+                    fake.record(Event::Answer(match &answer {
                         Ok(reachable) => format!("reachable: {reachable}"),
                         Err(e) => format!("error: {e}"),
                     }));
+                    // The expectation holds: the loss took effect, whatever realised it.
+                    assert_eq!(
+                        answer.as_ref().ok(),
+                        Some(&false),
+                        "step {}: {}: {answer:?}\n{}",
+                        step.id,
+                        expectation.describe(),
+                        dump(&fake)
+                    );
+                    assert!(
+                        !probe_printed(&fake, since, &config, *to),
+                        "step {}",
+                        step.id
+                    );
                 }
                 _ => {}
             }
         }
+        match &step.action {
+            Some(Action::RecreateRegion { region }) if *region == plan.lost_region => {
+                recreated = true;
+            }
+            // The recreated region runs again: reachable both ways, as before the loss.
+            Some(Action::Deploy { region, .. }) if recreated && *region == plan.lost_region => {
+                recreated = false;
+                check_reachable(
+                    &fake,
+                    &backend,
+                    &config,
+                    "redeployed",
+                    &mut journals,
+                    &mut reach_checks,
+                )
+                .await;
+            }
+            _ => {}
+        }
     }
+    assert_eq!(
+        reach_checks.len(),
+        4,
+        "healthy and after the redeploy, both ways"
+    );
 
     fake.record(Event::Section("teardown".to_owned()));
     backend.shutdown().await;
+    assert_eq!(
+        fake.pods_named(PROBE_NAME),
+        Vec::<String>::new(),
+        "the backend's shutdown removes the probes it created"
+    );
     let down = clusters_down(&config, runner.as_ref())
         .await
         .unwrap_or_else(|e| panic!("clusters down: {e}\n{}", dump(&fake)));
@@ -200,6 +307,7 @@ async fn drive(lost: u8, config: KindConfig, connections_survive_policies: bool)
         plan,
         events: fake.events(),
         journals,
+        reach_checks,
         recorded: recorder.recorded(),
         dir,
     }
@@ -389,11 +497,14 @@ fn kube_needs(call: &KubeCall) -> Vec<Need> {
             })]
         }
         ("GET", "pods", true) if name == PROBE_NAME => {
-            // Waiting for the probe to run, or looking up its IP for a peer's pod-IP probe.
+            // Looking the probe up, waiting for it to run, or looking up its IP for a peer's
+            // pod-IP probe.
+            let lookup = format!("{k} get pod {PROBE_NAME}");
             let ready = format!("{k} wait --for=condition=Ready pod/{PROBE_NAME} ");
             let ip_of = format!("<pod IP of {PROBE_NAME} in {ctx}>");
             vec![need(&shown, false, move |l, _| {
-                command_part(l).starts_with(&ready)
+                command_part(l) == lookup
+                    || command_part(l).starts_with(&ready)
                     || (l.contains(&format!(" exec {PROBE_NAME} -- ")) && l.contains(&ip_of))
             })]
         }
@@ -447,7 +558,9 @@ fn kube_needs(call: &KubeCall) -> Vec<Need> {
 fn needs(event: &Event) -> Vec<Need> {
     let shown = event.render();
     match event {
-        Event::Section(_) | Event::Expectation(_) | Event::Answer(_) => Vec::new(),
+        Event::Section(_) | Event::Expectation(_) | Event::Listed(_) | Event::Answer(_) => {
+            Vec::new()
+        }
         Event::Command(line) => {
             let line = line.clone();
             vec![need(&shown, true, move |l, b| {
@@ -467,12 +580,16 @@ fn needs(event: &Event) -> Vec<Need> {
                 command.join(" ")
             );
             let printed = result.as_ref().map(|out| out.trim().to_owned()).ok();
+            // A proof line says what the probe must print; a reachability line reads whatever
+            // it prints (the test compares the backend's answer with it).
             vec![need(&shown, false, move |l, b| {
                 wild(command_part(l), &line, false, b)
-                    && comment_part(l)
+                    && (comment_part(l)
                         .and_then(|c| c.strip_prefix("expect "))
                         .map(str::to_owned)
                         == printed
+                        || comment_part(l)
+                            .is_some_and(|c| c.starts_with("reachable iff it prints ")))
             })]
         }
         Event::PortForward {
@@ -589,7 +706,8 @@ fn plan_sections(lines: &[String]) -> BTreeMap<String, PlanSection> {
     sections
 }
 
-/// The run's platform events by section (expectation reads left out: the plan lists actions).
+/// The run's platform events by section (reads for expectations the plan does not list left
+/// out).
 fn run_sections(events: &[Event]) -> Vec<(String, Vec<Event>)> {
     let mut sections: Vec<(String, Vec<Event>)> = Vec::new();
     let mut reading = false;
@@ -600,6 +718,7 @@ fn run_sections(events: &[Event]) -> Vec<(String, Vec<Event>)> {
                 reading = false;
             }
             Event::Expectation(_) => reading = true,
+            Event::Listed(_) => reading = false,
             other if !reading => {
                 if let Some((_, section)) = sections.last_mut() {
                     section.push(other.clone());
@@ -613,7 +732,26 @@ fn run_sections(events: &[Event]) -> Vec<(String, Vec<Event>)> {
 
 fn check_against_plan(run: &Run) {
     let lines = drill_commands(&run.config, &run.plan);
-    let sections = plan_sections(&lines);
+    let mut sections = plan_sections(&lines);
+    // The test's own reachability checks: what the plan would print for `isolated: {from, to}`.
+    for (name, from, to) in &run.reach_checks {
+        let mut listed = vec![format!("## {name}")];
+        listed.extend(
+            expectation_commands(
+                &run.config,
+                &Expectation::Isolated {
+                    from: *from,
+                    to: *to,
+                },
+            )
+            .expect("the kind backend observes isolated itself"),
+        );
+        let section = plan_sections(&listed)
+            .into_values()
+            .next()
+            .expect("one section");
+        sections.insert(name.clone(), section);
+    }
     // Placeholders are bound per section (a recreated probe pod has a new IP); the node IPs are
     // what `docker inspect` printed.
     let node_ips: Bindings = run
@@ -638,10 +776,14 @@ fn check_against_plan(run: &Run) {
                         | Action::RecreateRegion { .. }
                         | Action::Deploy { .. }
                 )
-            )
+            ) || s
+                .expectations
+                .iter()
+                .any(|e| matches!(e, Expectation::Isolated { .. }))
         })
         .map(|(_, s)| s.id.clone())
         .chain(["setup".to_owned(), "teardown".to_owned()])
+        .chain(run.reach_checks.iter().map(|(name, _, _)| name.clone()))
         .collect();
     for (section, events) in run_sections(&run.events) {
         let all: Vec<Need> = events.iter().flat_map(needs).collect();
@@ -801,9 +943,15 @@ async fn backend_runs_the_other_loss_realisations_and_the_proof_fallback_as_plan
     // With the shared-directory snapshot store (no MinIO, no S3 secret, an fs repository).
     let shared = tempfile::tempdir().expect("temp dir");
     let store = shared.path().join("snapshots");
+    // The paused API server never answers: the reachability probe gives up on it after its
+    // deadline (short here, to stay fast) and lets the connection attempt decide.
     let node_pause = KindConfig::default()
         .with_loss_mode(LossRealisation::NodePause)
-        .with_snapshot_store(SnapshotStore::SharedDirectory(store.clone()));
+        .with_snapshot_store(SnapshotStore::SharedDirectory(store.clone()))
+        .with_timeouts(Timeouts {
+            probe: Duration::from_millis(500),
+            ..Timeouts::default()
+        });
     let run = drive(1, node_pause, false).await;
     assert!(
         store.is_dir(),

@@ -37,13 +37,36 @@ pub const FAKE_S3_SECRET: &str = "fake-s3-secret-7f3a9c";
 /// The fake store's endpoint on the `kind` network.
 pub const FAKE_S3_ENDPOINT: &str = "172.18.0.100:9000";
 
+/// A command that failed in a pod.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failed {
+    /// Exit code (143: killed by `timeout`).
+    pub code: i32,
+    /// What it printed on standard error.
+    pub stderr: String,
+}
+
+impl Failed {
+    fn wget(stderr: &str) -> Self {
+        Self {
+            code: 1,
+            stderr: stderr.to_owned(),
+        }
+    }
+}
+
 /// One recorded thing.
 #[derive(Debug, Clone)]
 pub enum Event {
-    /// The test entered a part of the drill: `setup`, a step id, `teardown`.
+    /// The test entered a part of the drill: `setup`, a step id, `teardown`, or a reachability
+    /// check of its own (`reach <from> <to> <when>`).
     Section(String),
-    /// The test asks the backend what an expectation needs (not a platform action).
+    /// The test asks the backend what an expectation needs, which the plan does not list
+    /// (`release` for `webApps`).
     Expectation(String),
+    /// The test asks the backend what an expectation needs, which the plan lists in the step
+    /// (`reachable` for `isolated`): what follows is checked against the step's lines.
+    Listed(String),
     /// What the backend answered.
     Answer(String),
     /// A kind, helm or docker command line (secrets redacted).
@@ -60,8 +83,8 @@ pub enum Event {
         pod: String,
         /// Command.
         command: Vec<String>,
-        /// What the command printed, or why it failed.
-        result: Result<String, String>,
+        /// What the command printed, or how it failed.
+        result: Result<String, Failed>,
     },
     /// `portforward` to a pod (WebSocket).
     PortForward {
@@ -113,7 +136,7 @@ pub struct KubeCall {
     pub content_type: String,
     /// JSON body (`Null` when none).
     pub body: Value,
-    /// Status answered.
+    /// Status answered (0: no answer, the cluster is gone or its node paused).
     pub status: u16,
 }
 
@@ -138,6 +161,7 @@ impl Event {
         match self {
             Event::Section(name) => format!("## {name}"),
             Event::Expectation(what) => format!("### expectation {what}"),
+            Event::Listed(what) => format!("### expectation {what} (listed in the plan)"),
             Event::Answer(what) => format!("  -> {what}"),
             Event::Command(line) => format!("$ {line}"),
             Event::Kube(call) => {
@@ -151,9 +175,13 @@ impl Event {
                 } else {
                     format!("?{}", call.query)
                 };
+                let status = match call.status {
+                    0 => "no answer".to_owned(),
+                    code => code.to_string(),
+                };
                 format!(
-                    "kube {}: {} {}{query}{kind} -> {}",
-                    call.context, call.method, call.path, call.status
+                    "kube {}: {} {}{query}{kind} -> {status}",
+                    call.context, call.method, call.path
                 )
             }
             Event::Exec {
@@ -167,7 +195,10 @@ impl Event {
                 command.join(" "),
                 match result {
                     Ok(out) => format!("{:?}", out.trim()),
-                    Err(why) => format!("failed: {why}"),
+                    Err(Failed { code, stderr }) if stderr.trim().is_empty() =>
+                        format!("failed (exit {code})"),
+                    Err(Failed { code, stderr }) =>
+                        format!("failed (exit {code}): {}", stderr.trim()),
                 }
             ),
             Event::PortForward {
@@ -683,7 +714,7 @@ fn in_subnet(ip: &str, cidr: &str) -> bool {
 
 enum Reply {
     Json(u16, Value),
-    Exec(Result<String, String>),
+    Exec(Result<String, Failed>),
     Tunnel { port: u16 },
 }
 
@@ -738,6 +769,21 @@ impl FakeKind {
         lock(&self.log).clone()
     }
 
+    /// `context/namespace` of every pod with this name in a cluster that exists.
+    pub fn pods_named(&self, name: &str) -> Vec<String> {
+        let state = lock(&self.state);
+        let mut found = Vec::new();
+        for (region, r) in state.regions.iter().enumerate() {
+            let context = self.config.context(Self::id(region));
+            for (collection, objects) in &r.objects {
+                if collection.ends_with("/pods") && objects.contains_key(name) {
+                    found.push(format!("{context}{}", collection.trim_end_matches("/pods")));
+                }
+            }
+        }
+        found
+    }
+
     /// The node IP of a region on the `kind` network, as `docker inspect` prints it.
     pub fn node_ip(region: usize) -> String {
         format!("172.18.0.{}", region + 2)
@@ -781,13 +827,32 @@ impl FakeKind {
             buf: Vec::new(),
         };
         while let Some(request) = conn.read_request().await {
+            // `Some(paused)` when no API server answers: the cluster is gone or its node frozen.
+            let down = {
+                let state = lock(&self.state);
+                let r = &state.regions[region];
+                (!r.exists || r.paused).then_some(r.exists)
+            };
+            if let Some(paused) = down {
+                self.record(Event::Kube(KubeCall {
+                    context: self.config.context(Self::id(region)),
+                    method: request.method.clone(),
+                    path: request.path.clone(),
+                    query: request.query.clone(),
+                    content_type: request.header("content-type").to_owned(),
+                    body: serde_json::from_slice(&request.body).unwrap_or(Value::Null),
+                    status: 0,
+                }));
+                if paused {
+                    // The node's kernel accepted the connection; its frozen API server never
+                    // answers. Hold the connection until the client gives up.
+                    while conn.fill().await {}
+                }
+                // A deleted cluster: nothing listens, the connection breaks.
+                return;
+            }
             let reply = {
                 let mut state = lock(&self.state);
-                let r = &state.regions[region];
-                if !r.exists || r.paused {
-                    // No API server answers: the cluster is gone or its node is frozen.
-                    return;
-                }
                 self.handle(&mut state, region, &request)
             };
             match reply {
@@ -1121,7 +1186,9 @@ impl FakeKind {
         from == to || state.regions[from].routes.get(cidr) == Some(&Self::node_ip(to))
     }
 
-    /// `wget -q -T 3 -O - <url>` in a probe pod.
+    /// `wget -q -T 3 -O - <url>` in a probe pod, optionally under `timeout <seconds>` (which
+    /// kills it, exit 143, when the name cannot be resolved because the peer's DNS is frozen or
+    /// gone; without it busybox's resolver gives up with `bad address`).
     fn exec(
         &self,
         state: &State,
@@ -1129,30 +1196,53 @@ impl FakeKind {
         namespace: &str,
         pod: &str,
         command: &[String],
-    ) -> Result<String, String> {
+    ) -> Result<String, Failed> {
         let ours = self
             .pods_of(state, region)
             .any(|p| p["metadata"]["name"] == pod && p["status"]["phase"] == "Running")
             && namespace == self.namespace(region);
         if !ours {
-            return Err(format!("pod {pod} does not run"));
+            return Err(Failed::wget(&format!("pod {pod} does not run")));
         }
+        let (bounded, command) = match command {
+            [timeout, seconds, rest @ ..]
+                if timeout == "timeout" && seconds.parse::<u32>().is_ok_and(|s| s > 0) =>
+            {
+                (true, rest)
+            }
+            _ => (false, command),
+        };
         let (Some("wget"), Some(url)) = (command.first().map(String::as_str), command.last())
         else {
-            return Err(format!("{command:?}: not found"));
+            return Err(Failed {
+                code: 127,
+                stderr: format!("{command:?}: not found"),
+            });
         };
         let host = url
             .strip_prefix("http://")
             .and_then(|rest| rest.split(['/', ':']).next())
             .unwrap_or_default();
-        let timed_out = || Err("wget: download timed out".to_owned());
+        let timed_out = || Err(Failed::wget("wget: download timed out"));
+        let bad_address = || Err(Failed::wget(&format!("wget: bad address '{host}'")));
         let (to, ip) = if let Some(name) = host.strip_suffix(".svc.cluster.local.") {
             let Some((service, ns)) = name.split_once('.') else {
-                return Err(format!("wget: bad address '{host}'"));
+                return bad_address();
             };
             let Some(to) = self.region_where(|r| self.config.namespace(r), ns) else {
-                return Err(format!("wget: bad address '{host}'"));
+                return bad_address();
             };
+            if to != region && (state.regions[to].paused || !state.regions[to].exists) {
+                // Our CoreDNS forwards the question to a kube-dns that is frozen or gone.
+                return if bounded {
+                    Err(Failed {
+                        code: 143,
+                        stderr: String::new(),
+                    })
+                } else {
+                    bad_address()
+                };
+            }
             if to != region {
                 // Our CoreDNS must forward the zone to the peer's kube-dns, reached through the
                 // route to the peer's service subnet.
@@ -1169,7 +1259,7 @@ impl FakeKind {
                     .nth(1)
                     .unwrap_or_default();
                 if !block.contains(&format!("forward . {dns}")) {
-                    return Err(format!("wget: bad address '{host}'"));
+                    return bad_address();
                 }
                 if !self.routed(state, region, to, &peer_services) {
                     return timed_out();
@@ -1182,7 +1272,7 @@ impl FakeKind {
                 .and_then(|s| s.get(service))
                 .map(|s| s["spec"]["selector"].clone());
             let Some(Value::Object(selector)) = selector else {
-                return Err(format!("wget: bad address '{host}'"));
+                return bad_address();
             };
             let ip = self
                 .pods_of(state, to)
@@ -1193,7 +1283,7 @@ impl FakeKind {
                 })
                 .and_then(|p| p["status"]["podIP"].as_str().map(str::to_owned));
             let Some(ip) = ip else {
-                return Err(format!("wget: bad address '{host}'"));
+                return bad_address();
             };
             (to, ip)
         } else {
@@ -1231,7 +1321,9 @@ impl FakeKind {
         });
         match served {
             Some(answer) => Ok(format!("{answer}\n")),
-            None => Err("wget: can't connect to remote host: Connection refused".to_owned()),
+            None => Err(Failed::wget(
+                "wget: can't connect to remote host: Connection refused",
+            )),
         }
     }
 
@@ -1691,7 +1783,7 @@ impl FakeKind {
     }
 }
 
-async fn exec_session(conn: &mut Conn, result: Result<String, String>) {
+async fn exec_session(conn: &mut Conn, result: Result<String, Failed>) {
     let status = match &result {
         Ok(stdout) => {
             if !stdout.is_empty() {
@@ -1703,15 +1795,17 @@ async fn exec_session(conn: &mut Conn, result: Result<String, String>) {
             }
             json!({"metadata": {}, "status": "Success"})
         }
-        Err(why) => {
-            let mut frame = vec![2u8];
-            frame.extend_from_slice(why.as_bytes());
-            if !conn.send_frame(0x2, &frame).await {
-                return;
+        Err(Failed { code, stderr }) => {
+            if !stderr.is_empty() {
+                let mut frame = vec![2u8];
+                frame.extend_from_slice(stderr.as_bytes());
+                if !conn.send_frame(0x2, &frame).await {
+                    return;
+                }
             }
             json!({"metadata": {}, "status": "Failure", "reason": "NonZeroExitCode",
-                   "message": "command terminated with non-zero exit code: exit status 1",
-                   "details": {"causes": [{"reason": "ExitCode", "message": "1"}]}})
+                   "message": format!("command terminated with non-zero exit code: exit status {code}"),
+                   "details": {"causes": [{"reason": "ExitCode", "message": code.to_string()}]}})
         }
     };
     let mut frame = vec![3u8];
