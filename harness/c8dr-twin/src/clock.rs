@@ -47,6 +47,18 @@ pub trait Clock: Send + Sync + fmt::Debug {
     /// Resolves once simulated time has reached `due`. A scaled clock sleeps the wall
     /// equivalent (with `tokio::time`, so paused test time works); a manual clock jumps.
     fn sleep_until(&self, due: SimTime) -> SleepFuture<'_>;
+
+    /// Whether time moves only when told ([`Clock::advance_by`]) rather than with wall time.
+    fn is_manual(&self) -> bool {
+        false
+    }
+
+    /// Moves time forward by `d` if this clock can be moved by hand; returns whether it
+    /// moved. Clocks that follow wall time refuse (the default).
+    fn advance_by(&self, d: Duration) -> bool {
+        let _ = d;
+        false
+    }
 }
 
 /// Simulated time = wall time elapsed since creation × `time_scale`.
@@ -120,9 +132,14 @@ impl ManualClock {
         Self::default()
     }
 
-    /// Moves time forward by `d`.
+    /// Moves time forward by `d` (saturating at `u64::MAX` milliseconds).
     pub fn advance(&self, d: Duration) {
-        self.now.fetch_add(millis(d), Ordering::SeqCst);
+        let step = millis(d);
+        let _ = self
+            .now
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |now| {
+                Some(now.saturating_add(step))
+            });
     }
 
     /// Moves time forward to `t` (never backwards).
@@ -139,6 +156,15 @@ impl Clock for ManualClock {
     fn sleep_until(&self, due: SimTime) -> SleepFuture<'_> {
         self.now.fetch_max(due, Ordering::SeqCst);
         Box::pin(std::future::ready(()))
+    }
+
+    fn is_manual(&self) -> bool {
+        true
+    }
+
+    fn advance_by(&self, d: Duration) -> bool {
+        self.advance(d);
+        true
     }
 }
 
@@ -170,5 +196,17 @@ mod tests {
         assert_eq!(clock.now(), 5_000);
         clock.set(10);
         assert_eq!(clock.now(), 5_000);
+    }
+
+    #[test]
+    fn only_the_manual_clock_can_be_advanced_through_the_trait() {
+        let manual: &dyn Clock = &ManualClock::new();
+        assert!(manual.is_manual());
+        assert!(manual.advance_by(Duration::from_millis(1_500)));
+        assert_eq!(manual.now(), 1_500);
+        let scaled: &dyn Clock = &ScaledClock::new(10.0);
+        assert!(!scaled.is_manual());
+        assert!(!scaled.advance_by(Duration::from_secs(60)));
+        assert!(scaled.now() < 60_000);
     }
 }

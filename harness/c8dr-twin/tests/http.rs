@@ -801,3 +801,93 @@ async fn manual_clock_twin_is_deterministic() {
     );
     twin.shutdown().await;
 }
+
+/// Control API `GET /twin/v1/clock` and `POST /twin/v1/clock/advance`: a manual clock moves by
+/// the body's `millis` (and the world with it); bad bodies are 400 with a reason; a scaled
+/// clock refuses with 409.
+#[tokio::test]
+async fn control_api_clock_advances_only_a_manual_clock() {
+    use std::sync::Arc;
+
+    use c8dr_twin::ManualClock;
+
+    let clock = Arc::new(ManualClock::new());
+    let config =
+        TwinConfig::default().with_latencies(c8dr_twin::Latencies::default().with_jitter(0.0));
+    let twin = Twin::with_clock(config, clock)
+        .expect("valid config")
+        .start(Binding::Ephemeral)
+        .await
+        .expect("bind");
+    let control = twin.endpoints().control;
+    let c = client();
+    let advance = |body: &'static str| {
+        c.post(url(control, "/twin/v1/clock/advance"))
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+    };
+    let (status, body) = get_json(&c, url(control, "/twin/v1/clock")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body,
+        json!({"now": 0, "simTime": "2025-09-29T11:00:00.000Z", "manual": true})
+    );
+    let resp = advance(r#"{"millis": 2500}"#).await.expect("request");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body: Value = resp.json().await.expect("json");
+    assert_eq!(body["now"], 2_500);
+    assert_eq!(body["simTime"], "2025-09-29T11:00:02.500Z");
+    // The world moved too: the web apps wrote one document per second meanwhile.
+    assert_eq!(
+        twin.with_world(|w| w.es_count(0, "tasklist-draft-task-variable-8.3.0_"))
+            .expect("count")["count"],
+        2
+    );
+    for (bad, reason) in [
+        ("", "not JSON"),
+        ("[1]", "expected a body"),
+        ("{}", "millis is missing"),
+        (r#"{"millis": -1}"#, "whole number"),
+        (r#"{"millis": 1.5}"#, "whole number"),
+        (r#"{"millis": "10"}"#, "whole number"),
+        (r#"{"millis": 31536000001}"#, "a year"),
+        (
+            r#"{"millis": 1, "seconds": 1}"#,
+            "unknown field \"seconds\"",
+        ),
+    ] {
+        let resp = advance(bad).await.expect("request");
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{bad}");
+        let body: Value = resp.json().await.expect("json");
+        let error = body["error"].as_str().unwrap_or_default();
+        assert!(error.contains(reason), "{bad}: {error}");
+    }
+    let (_, body) = get_json(&c, url(control, "/twin/v1/clock")).await;
+    assert_eq!(body["now"], 2_500, "rejected requests do not move time");
+    let resp = advance(r#"{"millis": 0}"#).await.expect("request");
+    assert_eq!(resp.status(), StatusCode::OK);
+    twin.shutdown().await;
+
+    let scaled = start(10.0).await;
+    let control = scaled.endpoints().control;
+    let (status, body) = get_json(&c, url(control, "/twin/v1/clock")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["manual"], false);
+    let resp = c
+        .post(url(control, "/twin/v1/clock/advance"))
+        .header("Content-Type", "application/json")
+        .body(r#"{"millis": 60000}"#)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), StatusCode::CONFLICT);
+    let body: Value = resp.json().await.expect("json");
+    assert!(
+        body["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("--manual-clock")),
+        "{body}"
+    );
+    scaled.shutdown().await;
+}

@@ -1,6 +1,7 @@
 //! The control API (`docs/twin-control-api.md`): the platform side of the procedure.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -11,7 +12,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Shared, json, observed};
+use crate::clock::rfc3339;
 use crate::world::{LossMode, PlatformError, ReleaseRequest};
+
+/// The longest step one `POST /twin/v1/clock/advance` may take: a year of cluster time (keeps
+/// timestamps within the range they can be rendered in).
+pub(crate) const MAX_ADVANCE_MILLIS: u64 = 365 * 24 * 3_600_000;
 
 fn error(status: u16, msg: &str) -> Response {
     json(status, &json!({"error": msg}))
@@ -47,6 +53,53 @@ async fn state(State(shared): State<Arc<Shared>>) -> Response {
 async fn stats(State(shared): State<Arc<Shared>>) -> Response {
     let stats = shared.with(|w| w.stats());
     json(200, &serde_json::to_value(stats).unwrap_or(Value::Null))
+}
+
+/// The clock's reading, with the world advanced to it.
+fn clock_json(shared: &Shared) -> Value {
+    let now = shared.with(|w| w.now());
+    json!({"now": now, "simTime": rfc3339(now), "manual": shared.clock().is_manual()})
+}
+
+async fn get_clock(State(shared): State<Arc<Shared>>) -> Response {
+    json(200, &clock_json(&shared))
+}
+
+/// The `millis` of an advance body, or why the body is not one.
+fn advance_millis(body: &[u8]) -> Result<u64, String> {
+    const EXPECTED: &str = "expected a body {\"millis\": N} with N a whole number of milliseconds";
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| format!("{EXPECTED}: not JSON ({e})"))?;
+    let Some(obj) = value.as_object() else {
+        return Err(format!("{EXPECTED}, not {value}"));
+    };
+    if let Some(unknown) = obj.keys().find(|k| k.as_str() != "millis") {
+        return Err(format!("{EXPECTED}: unknown field {unknown:?}"));
+    }
+    let Some(millis) = obj.get("millis") else {
+        return Err(format!("{EXPECTED}: millis is missing"));
+    };
+    millis
+        .as_u64()
+        .filter(|ms| *ms <= MAX_ADVANCE_MILLIS)
+        .ok_or_else(|| {
+            format!("millis must be a whole number between 0 and {MAX_ADVANCE_MILLIS} (a year), not {millis}")
+        })
+}
+
+async fn advance_clock(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let millis = match advance_millis(&body) {
+        Ok(ms) => ms,
+        Err(msg) => return error(400, &msg),
+    };
+    if !shared.clock().advance_by(Duration::from_millis(millis)) {
+        return error(
+            409,
+            "cluster time follows wall time on this twin (a scaled clock) and cannot be advanced; \
+             start it with `c8dr twin serve --manual-clock` to move time by hand",
+        );
+    }
+    json(200, &clock_json(&shared))
 }
 
 async fn region_action(
@@ -125,6 +178,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     let r = Router::new()
         .route("/twin/v1/state", get(state))
         .route("/twin/v1/stats", get(stats))
+        .route("/twin/v1/clock", get(get_clock))
+        .route("/twin/v1/clock/advance", post(advance_clock))
         .route("/twin/v1/regions/{r}/{action}", post(region_action))
         .route(
             "/twin/v1/regions/{r}/release",

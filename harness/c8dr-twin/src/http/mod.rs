@@ -51,6 +51,11 @@ impl Shared {
     pub(crate) async fn wait_until(&self, due: SimTime) {
         self.clock.sleep_until(due).await;
     }
+
+    /// The clock the world runs on.
+    pub(crate) fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
 }
 
 /// State of a region's routers.
