@@ -258,9 +258,48 @@ pub(crate) struct TwinServeArgs {
     #[arg(long, value_name = "PORT", default_value_t = 9990)]
     pub(crate) control_port: u16,
 
+    /// Bind every listener on a free port of 127.0.0.1 chosen by the system; the banner prints
+    /// where each one listens (for tests and scripts running several twins at once).
+    #[arg(long, conflicts_with_all = ["bind", "port_offset", "control_port"])]
+    pub(crate) ephemeral_ports: bool,
+
     /// Simulated time per wall time (1 = as slow as a real cluster).
     #[arg(long, value_name = "FACTOR", default_value_t = 10.0)]
     pub(crate) time_scale: f64,
+
+    /// Cluster time moves only when told (`POST /twin/v1/clock/advance` on the control API) or
+    /// when a request waits for it: with `--seed`, the same requests replay the same answers.
+    #[arg(long, conflicts_with = "time_scale")]
+    pub(crate) manual_clock: bool,
+
+    /// Seed of the twin's randomness (latency jitter).
+    #[arg(long, value_name = "N", default_value_t = 0, env = "C8DR_SEED")]
+    pub(crate) seed: u64,
+
+    /// Kubernetes namespace of each region, in region order (repeat the flag or separate with
+    /// commas; one per region): broker hosts are `<release>-zeebe-N.<release>-zeebe.<namespace>`.
+    /// Default: `camunda-region0,camunda-region1`.
+    #[arg(
+        long = "namespace",
+        value_name = "NAME",
+        value_delimiter = ',',
+        value_parser = dns1123_label
+    )]
+    pub(crate) namespaces: Vec<String>,
+
+    /// User of the REST API's basic authentication.
+    #[arg(long, value_name = "NAME", default_value = "demo")]
+    pub(crate) username: String,
+
+    /// Password of the REST API's basic authentication.
+    #[arg(
+        long,
+        value_name = "PASSWORD",
+        default_value = "demo",
+        env = "C8DR_TWIN_PASSWORD",
+        hide_env_values = true
+    )]
+    pub(crate) password: String,
 
     /// Brokers over both regions.
     #[arg(long, default_value_t = 8)]
@@ -273,6 +312,23 @@ pub(crate) struct TwinServeArgs {
     /// Replication factor.
     #[arg(long, default_value_t = 4)]
     pub(crate) replication_factor: u32,
+}
+
+/// A Kubernetes namespace name: an RFC 1123 DNS label (at most 63 lower-case letters, digits
+/// and `-`, starting and ending with a letter or digit).
+fn dns1123_label(value: &str) -> Result<String, String> {
+    let valid_chars = value
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    let alnum_ends = !value.starts_with('-') && !value.ends_with('-');
+    if !value.is_empty() && value.len() <= 63 && valid_chars && alnum_ends {
+        Ok(value.to_owned())
+    } else {
+        Err(format!(
+            "{value:?} is not a Kubernetes namespace name (an RFC 1123 label: at most 63 \
+             lower-case letters, digits and '-', starting and ending with a letter or digit)"
+        ))
+    }
 }
 
 /// Parse the command line, run the command, and turn the result into an exit code.
@@ -336,5 +392,51 @@ mod tests {
     #[test]
     fn the_command_line_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn namespaces_must_be_dns_1123_labels() {
+        for ok in ["camunda-london", "a", "r0", "0-x-1", &"n".repeat(63)] {
+            assert_eq!(dns1123_label(ok).as_deref(), Ok(ok));
+        }
+        for bad in [
+            "",
+            "Camunda",
+            "-x",
+            "x-",
+            "a_b",
+            "a.b",
+            "ümlaut",
+            &"n".repeat(64),
+        ] {
+            assert!(dns1123_label(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn twin_serve_takes_namespaces_repeated_or_comma_separated() {
+        let parse = |args: &[&str]| -> Result<TwinServeArgs, clap::Error> {
+            let cli = Cli::try_parse_from(["c8dr", "twin", "serve"].iter().chain(args))?;
+            match cli.command {
+                Command::Twin(TwinCommand::Serve(a)) => Ok(a),
+                other => panic!("not twin serve: {other:?}"),
+            }
+        };
+        let a = parse(&[
+            "--namespace",
+            "camunda-london",
+            "--namespace",
+            "camunda-paris",
+        ])
+        .expect("valid");
+        assert_eq!(a.namespaces, ["camunda-london", "camunda-paris"]);
+        let a = parse(&["--namespace=camunda-london,camunda-paris"]).expect("valid");
+        assert_eq!(a.namespaces, ["camunda-london", "camunda-paris"]);
+        assert!(parse(&["--namespace", "London"]).is_err());
+        let a = parse(&["--manual-clock", "--seed", "7"]).expect("valid");
+        assert!(a.manual_clock);
+        assert_eq!(a.seed, 7);
+        assert!(parse(&["--manual-clock", "--time-scale", "5"]).is_err());
+        assert!(parse(&["--ephemeral-ports", "--control-port", "1"]).is_err());
     }
 }
