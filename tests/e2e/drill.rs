@@ -69,6 +69,55 @@ fn passes_for(lost_region: &str) {
         .count();
     assert!(acknowledged >= 20, "{acknowledged} instances acknowledged");
 
+    // The recovery is measured: RPO 0, an RTO after the fault, every milestone in order.
+    let recovery = &report["recovery"];
+    assert_eq!(recovery["rpo"], 0, "{recovery}");
+    let rto = recovery["rto"]["clusterMs"].as_u64().expect("an RTO");
+    assert!(rto > 0, "{recovery}");
+    let milestones = &recovery["milestones"];
+    let at = |name: &str| {
+        milestones[name]
+            .as_u64()
+            .unwrap_or_else(|| panic!("milestone {name} missing: {milestones}"))
+    };
+    assert!(at("faultInjectedMs") < at("degradedConfirmedMs"));
+    assert!(at("degradedConfirmedMs") <= at("failoverStartedMs"));
+    assert!(at("failoverStartedMs") < at("failoverDoneMs"));
+    assert!(at("faultInjectedMs") < at("firstAcknowledgedAfterFaultMs"));
+    assert!(at("exportingPausedMs") < at("exportingResumedMs"));
+    assert!(at("exportingResumedMs") < at("failbackDoneMs"));
+    for objective in recovery["objectives"].as_array().expect("objectives") {
+        assert_eq!(objective["met"], true, "{objective}");
+    }
+
+    // The ledger file holds every attempt of the report, one JSON line each.
+    let ledger = std::fs::read_to_string(report_dir.join("ledger.jsonl")).expect("ledger.jsonl");
+    let attempts: Vec<serde_json::Value> = ledger
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(
+        attempts.len(),
+        report["instances"].as_array().expect("ledger").len()
+    );
+    assert!(
+        attempts
+            .iter()
+            .filter(|a| a["outcome"] == "acknowledged")
+            .all(|a| a["key"].is_string() && a["atMs"].is_u64()),
+        "acknowledged attempts carry a key and a time"
+    );
+    // Attempts during the outage were rejected and recorded, not fatal.
+    assert!(
+        attempts.iter().any(|a| a["outcome"] != "acknowledged"),
+        "the outage rejected some attempts"
+    );
+
+    let summary = std::fs::read_to_string(report_dir.join("summary.md")).expect("summary.md");
+    assert!(summary.contains("passed"), "{summary}");
+    assert!(summary.contains("RTO"), "{summary}");
+    assert!(summary.contains("RPO"), "{summary}");
+
     let junit = std::fs::read_to_string(report_dir.join("junit.xml")).expect("junit.xml");
     assert_eq!(junit.matches("<testcase ").count(), steps.len());
     assert!(!junit.contains("<failure"), "{junit}");

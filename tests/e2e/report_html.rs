@@ -91,6 +91,7 @@ fn the_html_report_draws_the_timeline_and_charts_in_a_browser() {
         ("chart-leaders", "region0"),
         ("chart-leaders", "region1"),
         ("chart-exported", "region0"),
+        ("chart-exported", "region1"),
         ("chart-workload", "acknowledged"),
         ("chart-workload", "rejected"),
     ] {
