@@ -5,6 +5,7 @@ mod cli;
 mod drill;
 mod invalid_input;
 mod mutate;
+mod page_replay;
 mod rehearsal;
 mod report_html;
 mod support;

@@ -293,7 +293,7 @@ async fn run(seed: u64) -> Vec<String> {
         .await;
     rec.call(Method::GET, To::Control, "/twin/v1/stats", None)
         .await;
-    rec.env.twin.shutdown().await;
+    rec.env.shutdown().await;
     rec.log
 }
 

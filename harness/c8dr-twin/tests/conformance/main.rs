@@ -16,6 +16,7 @@ mod exporters;
 mod exporting;
 mod force;
 mod replay;
+mod replay_engine;
 mod routing;
 mod topology;
 mod usertasks;

@@ -1,13 +1,20 @@
-//! Shared helpers: a twin on a manual clock over real sockets, an HTTP client, the page's
-//! fixtures and comparators for them.
+//! Shared helpers: a twin on a manual clock over real sockets (in this process, or a
+//! `c8dr twin serve --manual-clock` process), an HTTP client, the page's fixtures and
+//! comparators for them.
+//!
+//! Also compiled into the end-to-end tests (`tests/e2e/page_replay`), which replay the page
+//! against the real binary: keep it free of anything only this crate has.
 
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
 use c8dr_twin::{
     Binding, Clock, Latencies, ManualClock, RegionEndpoints, RunningTwin, Twin, TwinConfig,
+    TwinEndpoints,
 };
 use reqwest::{Client, Method};
 use serde_json::{Value, json};
@@ -54,10 +61,136 @@ impl Answer {
 
 /// A running twin on a manual clock and a client for it.
 pub struct Env {
-    pub twin: RunningTwin,
-    pub clock: Arc<ManualClock>,
+    backend: Backend,
+    endpoints: TwinEndpoints,
     pub client: Client,
     pub auth: Option<(String, String)>,
+}
+
+/// Where the twin of an [`Env`] runs.
+enum Backend {
+    /// In this process, on a clock the test holds.
+    InProcess {
+        twin: Box<RunningTwin>,
+        clock: Arc<ManualClock>,
+    },
+    /// A `c8dr twin serve --manual-clock` process, its clock moved through the control API.
+    #[allow(
+        dead_code,
+        reason = "constructed by the end-to-end page replay, which can run the c8dr binary"
+    )]
+    External(ExternalTwin),
+}
+
+/// A `c8dr twin serve` child process, killed when dropped.
+pub struct ExternalTwin {
+    child: Child,
+}
+
+impl Drop for ExternalTwin {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The endpoints and credentials a `c8dr twin serve` banner announces.
+#[derive(Debug, PartialEq)]
+pub struct Banner {
+    pub endpoints: TwinEndpoints,
+    pub auth: Option<(String, String)>,
+    pub manual_clock: bool,
+}
+
+/// Parses the banner `c8dr twin serve` prints before "Press Ctrl-C to stop."
+pub fn parse_banner(text: &str) -> Result<Banner, String> {
+    let addr_after = |words: &[&str], label: &str| -> Result<SocketAddr, String> {
+        let i = words
+            .iter()
+            .position(|w| *w == label)
+            .ok_or_else(|| format!("no {label} address in {words:?}"))?;
+        let url = words.get(i + 1).copied().unwrap_or_default();
+        let host = url.strip_prefix("http://").unwrap_or(url);
+        let host = host.split('/').next().unwrap_or(host);
+        host.parse()
+            .map_err(|e| format!("{label} address {url:?}: {e}"))
+    };
+    let mut regions = Vec::new();
+    let mut control = None;
+    let mut auth = None;
+    let mut manual_clock = false;
+    for line in text.lines() {
+        let line = line.trim();
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if let Some(rest) = line.strip_prefix("region ") {
+            let number = rest.split(':').next().unwrap_or_default();
+            let region: u8 = number
+                .parse()
+                .map_err(|e| format!("region number {number:?}: {e}"))?;
+            regions.push(RegionEndpoints {
+                region,
+                rest: addr_after(&words, "REST")?,
+                management: addr_after(&words, "management")?,
+                elasticsearch: addr_after(&words, "Elasticsearch")?,
+            });
+        } else if line.starts_with("control API:") {
+            control = Some(addr_after(&words, "API:")?);
+        } else if let Some(c) = line.strip_prefix("REST credentials: ") {
+            auth = c
+                .split_once(':')
+                .filter(|(u, _)| !u.contains(' '))
+                .map(|(u, p)| (u.to_owned(), p.to_owned()));
+        } else if line.starts_with("c8dr twin:") {
+            manual_clock = line.contains("manual clock");
+        }
+    }
+    let control = control.ok_or("no control API address")?;
+    if regions.is_empty() {
+        return Err("no region endpoints".to_owned());
+    }
+    Ok(Banner {
+        endpoints: TwinEndpoints { regions, control },
+        auth,
+        manual_clock,
+    })
+}
+
+/// One blocking HTTP/1.1 exchange (the external twin's clock is moved from sync code, and
+/// the server is another process, so blocking cannot stall it). Returns status and body.
+fn blocking_http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> (u16, String) {
+    let mut stream = std::net::TcpStream::connect(addr)
+        .unwrap_or_else(|e| panic!("{method} {addr}{path}: cannot connect: {e}"));
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("read timeout");
+    let body = body.map(Value::to_string).unwrap_or_default();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream
+        .write_all(request.as_bytes())
+        .unwrap_or_else(|e| panic!("{method} {addr}{path}: cannot send: {e}"));
+    let mut answer = String::new();
+    stream
+        .read_to_string(&mut answer)
+        .unwrap_or_else(|e| panic!("{method} {addr}{path}: cannot read the answer: {e}"));
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("{method} {addr}{path}: not an HTTP answer: {answer:?}"));
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
 }
 
 pub fn client() -> Client {
@@ -86,15 +219,80 @@ impl Env {
             .await
             .expect("bind");
         Self {
-            twin,
-            clock,
+            endpoints: twin.endpoints().clone(),
+            backend: Backend::InProcess {
+                twin: Box::new(twin),
+                clock,
+            },
             client: client(),
             auth,
         }
     }
 
+    /// Runs `program args` (a `c8dr twin serve --manual-clock --ephemeral-ports ...`), reads
+    /// the endpoints and credentials from the banner it prints, and drives that twin; the
+    /// process is killed when the `Env` is dropped.
+    #[allow(
+        dead_code,
+        reason = "used by the end-to-end page replay, which can run the c8dr binary"
+    )]
+    pub fn spawn(program: &Path, args: &[&str]) -> Self {
+        let mut child = Command::new(program)
+            .args(args)
+            .env_remove("RUST_LOG")
+            .env_remove("C8DR_SEED")
+            .env_remove("C8DR_TWIN_PASSWORD")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{} does not start: {e}", program.display()));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let external = ExternalTwin { child };
+        // The banner arrives on a reader thread, which then keeps draining stdout, so the
+        // twin never blocks on a full pipe.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut banner = String::new();
+            let mut lines = BufReader::new(stdout).lines();
+            for line in lines.by_ref() {
+                let Ok(line) = line else { break };
+                banner.push_str(&line);
+                banner.push('\n');
+                if line.starts_with("Press Ctrl-C") {
+                    break;
+                }
+            }
+            let _ = tx.send(banner);
+            lines.for_each(drop);
+        });
+        let banner = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|e| panic!("no banner from {} {args:?}: {e}", program.display()));
+        let parsed =
+            parse_banner(&banner).unwrap_or_else(|e| panic!("unexpected banner ({e}):\n{banner}"));
+        assert!(
+            parsed.manual_clock,
+            "the twin must run on a manual clock:\n{banner}"
+        );
+        Self {
+            backend: Backend::External(external),
+            endpoints: parsed.endpoints,
+            client: client(),
+            auth: parsed.auth,
+        }
+    }
+
+    /// Stops the twin (an external one is killed).
+    pub async fn shutdown(self) {
+        match self.backend {
+            Backend::InProcess { twin, .. } => twin.shutdown().await,
+            Backend::External(external) => drop(external),
+        }
+    }
+
     pub fn region(&self, r: u8) -> RegionEndpoints {
-        self.twin.endpoints().regions[usize::from(r)]
+        self.endpoints.regions[usize::from(r)]
     }
 
     pub fn mgmt(&self, r: u8) -> SocketAddr {
@@ -110,17 +308,38 @@ impl Env {
     }
 
     pub fn control(&self) -> SocketAddr {
-        self.twin.endpoints().control
+        self.endpoints.control
     }
 
     /// Simulated time now (ms).
     pub fn now(&self) -> u64 {
-        self.clock.now()
+        match &self.backend {
+            Backend::InProcess { clock, .. } => clock.now(),
+            Backend::External(_) => {
+                let (status, body) = blocking_http(self.control(), "GET", "/twin/v1/clock", None);
+                assert_eq!(status, 200, "{body}");
+                serde_json::from_str::<Value>(&body).unwrap_or_default()["now"]
+                    .as_u64()
+                    .unwrap_or_else(|| panic!("no time in {body}"))
+            }
+        }
     }
 
     /// Lets `d` of cluster time pass.
     pub fn advance(&self, d: Duration) {
-        self.clock.advance(d);
+        match &self.backend {
+            Backend::InProcess { clock, .. } => clock.advance(d),
+            Backend::External(_) => {
+                let millis = u64::try_from(d.as_millis()).expect("a representable duration");
+                let (status, body) = blocking_http(
+                    self.control(),
+                    "POST",
+                    "/twin/v1/clock/advance",
+                    Some(&json!({ "millis": millis })),
+                );
+                assert_eq!(status, 200, "advancing the clock: {body}");
+            }
+        }
     }
 
     /// Sends a request; `Err` when nothing answered (connection refused or closed).

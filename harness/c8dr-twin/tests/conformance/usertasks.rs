@@ -482,6 +482,6 @@ async fn instances_started_before_the_loss_complete_after_failback_through_eithe
                 );
             }
         }
-        env.twin.shutdown().await;
+        env.shutdown().await;
     }
 }
