@@ -1,8 +1,10 @@
 //! Web apps and redeploys (contract §4 "Failback Helm switches"; page failback steps 1, 2
 //! and 5).
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
+use rstest::rstest;
 use serde_json::{Value, json};
 
 use crate::support::Env;
@@ -160,4 +162,137 @@ async fn page_failback_step1_new_brokers_are_not_ready_until_members() {
             .status,
         200
     );
+}
+
+/// Documents per index of region `r`'s Elasticsearch (`_cat/indices`).
+async fn doc_counts(env: &Env, r: u8) -> BTreeMap<String, u64> {
+    let cat = env.get(env.es(r), "/_cat/indices?format=json").await.json();
+    cat.as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| {
+            let count = i["docs.count"]
+                .as_str()
+                .and_then(|c| c.parse().ok())
+                .unwrap_or_else(|| panic!("docs.count of {i}"));
+            (i["index"].as_str().unwrap_or_default().to_owned(), count)
+        })
+        .collect()
+}
+
+/// Indices whose document counts differ between two regions.
+fn differing(a: &BTreeMap<String, u64>, b: &BTreeMap<String, u64>) -> Vec<String> {
+    a.keys()
+        .chain(b.keys())
+        .filter(|i| a.get(*i) != b.get(*i))
+        .cloned()
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// §4 "Failback Helm switches" (page failback steps 2–4.7): a snapshot of the surviving
+/// region taken while its web apps run misses what they write afterwards, so the region
+/// restored from it lacks those users' data; with the web apps switched off first (the page's
+/// step 2), nothing is written after the snapshot and the restore matches the survivor index
+/// by index. Exporting is paused (step 3) in both cases, so the web apps are the only writers.
+#[rstest]
+#[case::survivor_webapps_on(true)]
+#[case::survivor_webapps_off(false)]
+#[tokio::test]
+async fn s4_a_snapshot_misses_what_running_webapps_write_afterwards(
+    #[case] survivor_webapps: bool,
+) {
+    let (lost, surv) = (1_u8, 0_u8);
+    let env = Env::start().await;
+    env.deploy(surv).await;
+    env.create(surv).await;
+    env.lose(lost, "down").await;
+    env.failover(lost).await;
+    let webapps = json!({"orchestration.profiles.operate": survivor_webapps,
+                         "orchestration.profiles.tasklist": survivor_webapps});
+    let off = json!({"orchestration.profiles.operate": false,
+                     "orchestration.profiles.tasklist": false});
+    env.recreate(lost).await;
+    env.release(
+        lost,
+        &json!({"values": off,
+                "env": {"CAMUNDA_DATABASE_SCHEMAMANAGER_CREATESCHEMA": "false"}}),
+    )
+    .await;
+    env.wait_rollout(lost).await;
+    env.release(surv, &json!({"values": webapps})).await;
+    env.wait_rollout(surv).await;
+    env.wait_leaders(surv).await;
+    let a = env
+        .post(env.mgmt(surv), "/actuator/exporting/pause", None)
+        .await;
+    assert_eq!(a.json()["status"], 204, "{}", a.text);
+    let repo = json!({"type": "s3", "settings": {"bucket": "c8dr-elastic-backup",
+                                                  "client": "camunda", "base_path": "backups"}});
+    let a = env
+        .put(env.es(surv), "/_snapshot/camunda_backup", Some(&repo))
+        .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    let at_snapshot = doc_counts(&env, surv).await;
+    assert!(at_snapshot[WEBAPP_INDEX] > 0, "the web apps wrote before");
+    let a = env
+        .put(
+            env.es(surv),
+            "/_snapshot/camunda_backup/failback?wait_for_completion=true",
+            Some(&json!({"include_global_state": true})),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.json()["snapshot"]["state"], "SUCCESS");
+    // Users keep working in the surviving region while the backup is restored elsewhere
+    // (the repository is registered there once the snapshot exists, page step 4.5).
+    env.advance(Duration::from_secs(10));
+    let a = env
+        .put(env.es(lost), "/_snapshot/camunda_backup", Some(&repo))
+        .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    let a = env
+        .post(
+            env.es(lost),
+            "/_snapshot/camunda_backup/failback/_restore?wait_for_completion=true",
+            Some(&json!({"include_global_state": true})),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    env.advance(Duration::from_secs(5));
+    let survivor = doc_counts(&env, surv).await;
+    let restored = doc_counts(&env, lost).await;
+    assert_eq!(
+        restored, at_snapshot,
+        "the restore holds what the survivor held when the snapshot started"
+    );
+    if survivor_webapps {
+        assert_eq!(
+            differing(&survivor, &restored),
+            vec![WEBAPP_INDEX.to_owned()]
+        );
+        let missed = survivor[WEBAPP_INDEX] - restored[WEBAPP_INDEX];
+        assert!(
+            missed >= 10,
+            "one document per second since the snapshot started, missed {missed}"
+        );
+        let survivor_ids = draft_ids(&env, surv).await;
+        let restored_ids = draft_ids(&env, lost).await;
+        assert!(
+            restored_ids.iter().all(|id| survivor_ids.contains(id)),
+            "the restore holds only the survivor's documents"
+        );
+        assert_eq!(
+            survivor_ids.len() - restored_ids.len(),
+            usize::try_from(missed).expect("a small count"),
+            "exactly the documents written after the snapshot started are missing"
+        );
+    } else {
+        assert_eq!(differing(&survivor, &restored), Vec::<String>::new());
+        assert_eq!(
+            survivor, at_snapshot,
+            "nothing was written after the snapshot"
+        );
+    }
 }
