@@ -33,6 +33,9 @@ const DEFAULT_PROCESS_INSTANCE_INDEX: &str = "operate-list-view-8.3.0_";
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(1);
 const DEFAULT_SAMPLE_INTERVAL: Duration = Duration::from_secs(5);
+/// Room for normal export lag: several times the exporter's flush delay and Elasticsearch's
+/// refresh interval, so a loaded cluster's ordinary lag is never taken for stalled exporting.
+const DEFAULT_EXPORT_LAG: Duration = Duration::from_secs(30);
 const EXPORTER_STATUSES: &[&str] = &[
     "ENABLED",
     "DISABLED",
@@ -143,6 +146,12 @@ impl Validator<'_> {
             .as_ref()
             .map_or(DEFAULT_PROCESS_INSTANCE_INDEX, |i| i.value.as_str())
             .to_owned();
+        let export_lag = spec
+            .camunda
+            .export_lag
+            .as_ref()
+            .and_then(|t| self.duration(t))
+            .unwrap_or(DEFAULT_EXPORT_LAG);
 
         let (backup, backup_location) = match &spec.backup {
             Some(b) => (self.backup(b), Some(b.repository.referenced)),
@@ -242,6 +251,7 @@ impl Validator<'_> {
             layout,
             exporter_ids,
             process_instance_index,
+            export_lag,
             backup,
             lost_region: lost,
             surviving_region: surviving,

@@ -487,7 +487,9 @@ pub fn web_apps(release: Option<&ReleaseStatus>, operate: bool, tasklist: bool) 
     v
 }
 
-/// Judge which acknowledged keys a region's Elasticsearch holds.
+/// Judge which acknowledged keys a region's Elasticsearch holds. For `all`, `acknowledged` is
+/// every key that must be visible; for `stale`, the keys acknowledged at least the export-lag
+/// tolerance ago (younger ones may be missing on a healthy cluster too).
 #[must_use]
 pub fn instances(
     acknowledged: &[String],
@@ -516,7 +518,7 @@ pub fn instances(
         }),
         InstancesVisibility::Stale => v.require(!missing.is_empty(), || {
             format!(
-                "all {} acknowledged instances are visible: the data is not stale",
+                "all {} instances acknowledged longer than the export lag ago are visible: the data is not stale",
                 acknowledged.len()
             )
         }),

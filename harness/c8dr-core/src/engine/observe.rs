@@ -393,27 +393,52 @@ pub(crate) async fn observe<P: Platform, A: CamundaApis>(
         }
         Expectation::Instances { region, visible } => {
             // `all`: what was acknowledged before this step's action ended must be visible
-            // (later keys may still be on their way). `stale`: any acknowledged key missing.
+            // (later keys may still be on their way). `stale`: some key acknowledged at least the
+            // export-lag tolerance ago is still missing; younger keys prove nothing, since normal
+            // export lag also hides them for a while.
             let acknowledged = match visible {
                 InstancesVisibility::All => state.acknowledged_keys(),
-                InstancesVisibility::Stale => state.all_acknowledged_keys(),
+                InstancesVisibility::Stale => state.keys_older_than_export_lag(),
             };
             if acknowledged.is_empty() {
-                return judged(
-                    Verdict::failing(
+                let (reason, observed) = match visible {
+                    InstancesVisibility::All => (
                         "no instance has been acknowledged yet: nothing to look for".to_owned(),
+                        json!({ "acknowledged": 0 }),
                     ),
-                    json!({ "acknowledged": 0 }),
-                );
+                    InstancesVisibility::Stale => (
+                        format!(
+                            "no instance was acknowledged at least {} (the export lag) ago: nothing can be stale yet",
+                            humantime::format_duration(plan.export_lag)
+                        ),
+                        json!({
+                            "acknowledged": state.all_acknowledged_keys().len(),
+                            "olderThanExportLag": 0,
+                        }),
+                    ),
+                };
+                return judged(Verdict::failing(reason), observed);
             }
             match apis
                 .find_instances(*region, &plan.process_instance_index, &acknowledged)
                 .await
             {
-                Ok(found) => judged(
-                    evaluate::instances(&acknowledged, &found, *visible),
-                    json!({ "acknowledged": acknowledged.len(), "visible": found.len() }),
-                ),
+                Ok(found) => {
+                    let observed = match visible {
+                        InstancesVisibility::All => {
+                            json!({ "acknowledged": acknowledged.len(), "visible": found.len() })
+                        }
+                        InstancesVisibility::Stale => json!({
+                            "acknowledged": state.all_acknowledged_keys().len(),
+                            "olderThanExportLag": acknowledged.len(),
+                            "visible": found.len(),
+                        }),
+                    };
+                    judged(
+                        evaluate::instances(&acknowledged, &found, *visible),
+                        observed,
+                    )
+                }
                 Err(e) => unobservable(&e),
             }
         }

@@ -87,6 +87,8 @@ pub(crate) struct RunState<'s> {
     pub(crate) ledger_before_fault: Option<usize>,
     /// Instances completed through the engine by `completeInstances`.
     pub(crate) completed_keys: Vec<String>,
+    /// The plan's export-lag tolerance on this run's clock, in milliseconds.
+    pub(crate) export_lag_ms: u64,
 }
 
 impl RunState<'_> {
@@ -112,6 +114,14 @@ impl RunState<'_> {
     /// Every key acknowledged so far.
     pub(crate) fn all_acknowledged_keys(&self) -> Vec<String> {
         self.shared.acknowledged_until(u64::MAX)
+    }
+
+    /// Keys acknowledged at least the export-lag tolerance ago: a healthy cluster has exported
+    /// them by now, so one that is missing means exporting is stalled or paused.
+    pub(crate) fn keys_older_than_export_lag(&self) -> Vec<String> {
+        self.elapsed_ms()
+            .checked_sub(self.export_lag_ms)
+            .map_or_else(Vec::new, |cutoff| self.shared.acknowledged_until(cutoff))
     }
 
     /// On virtual time, run the background duties that fell due while the engine was blocked in
@@ -218,6 +228,7 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
             continuity: None,
             ledger_before_fault: None,
             completed_keys: Vec::new(),
+            export_lag_ms: millis(self.wall(plan.export_lag)),
         };
         let poll = self
             .wall(self.options.poll_interval.unwrap_or(plan.poll_interval))

@@ -268,7 +268,7 @@ impl Expectation {
                 }
                 InstancesVisibility::Stale => {
                     format!(
-                        "{region}'s Elasticsearch is stale (an acknowledged instance is missing)"
+                        "{region}'s Elasticsearch is stale (an instance acknowledged longer than the export lag ago is missing)"
                     )
                 }
             },

@@ -36,6 +36,11 @@ pub struct Plan {
     pub exporter_ids: Vec<String>,
     /// Elasticsearch index holding process instances.
     pub process_instance_index: String,
+    /// How long an acknowledged instance may normally take to reach Elasticsearch, in cluster
+    /// time: `stale` checks count only instances older than this, and the final ledger audit
+    /// waits at most this long.
+    #[serde(with = "crate::serde_millis")]
+    pub export_lag: Duration,
     /// The snapshot repository, when the scenario has one.
     pub backup: Option<BackupRepository>,
     /// The region the drill loses.

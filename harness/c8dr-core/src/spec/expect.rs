@@ -156,7 +156,8 @@ pub enum ExpectSpec {
         /// Whose Elasticsearch.
         #[schemars(with = "RegionRefSpec")]
         region: Spanned<RegionRefSpec>,
-        /// `all` acknowledged keys are visible, or the data is `stale` (at least one is missing).
+        /// `all` acknowledged keys are visible, or the data is `stale` (a key acknowledged at
+        /// least `camunda.exportLag` ago is missing).
         visible: InstancesVisibility,
     },
 }
@@ -229,6 +230,7 @@ impl schemars::JsonSchema for LeadersSpec {
 pub enum InstancesVisibility {
     /// Every acknowledged key is visible.
     All,
-    /// At least one acknowledged key is not (yet) visible: exporting is stalled or paused.
+    /// A key acknowledged at least `camunda.exportLag` ago is not visible: exporting is stalled
+    /// or paused (younger keys may be missing on a healthy cluster too).
     Stale,
 }

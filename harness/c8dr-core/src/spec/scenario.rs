@@ -88,6 +88,14 @@ pub struct CamundaSpec {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub process_instance_index: Option<Spanned<String>>,
+    /// The longest an acknowledged instance normally takes to show in a region's Elasticsearch
+    /// (the exporter's flush delay plus the index refresh, with room for load), in cluster time;
+    /// default `30s`. An `instances: {visible: stale}` check only counts instances acknowledged
+    /// at least this long ago, so ordinary export lag never passes for stalled exporting; the
+    /// final ledger audit waits at most this long for the last acknowledged instances.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub export_lag: Option<Spanned<String>>,
 }
 
 /// `spec.backup`: exactly one of `s3` or `fs`.

@@ -1140,7 +1140,8 @@ async fn instances_expectations_are_judged_against_the_ledger() {
     );
     assert!(fake.calls_of("find_instances").is_empty());
 
-    let plan = crate::support::plan(
+    let plan = crate::support::plan_with_export_lag(
+        "10s",
         "    - name: data
       steps:
         - name: create
@@ -1160,12 +1161,72 @@ async fn instances_expectations_are_judged_against_the_ledger() {
     let (report, _) = run(&fake, &plan).await;
     let s = step(&report, "1.1");
     assert_eq!(s.outcome, Outcome::Passed, "{:?}", s.failure);
+    // Stale only once the missing key is as old as the export lag.
+    assert_eq!(s.expectations[0].held_after_ms, Some(10_000));
     assert_eq!(
         s.expectations[0].observed,
-        json!({"acknowledged": 2, "visible": 1})
+        json!({"acknowledged": 2, "olderThanExportLag": 2, "visible": 1})
     );
     assert_eq!(
         s.expectations[1].observed,
         json!({"acknowledged": 2, "visible": 2})
     );
+}
+
+/// One step creating two instances and expecting region0's Elasticsearch to be stale.
+fn stale_plan(timeout: &str) -> Plan {
+    crate::support::plan_with_export_lag(
+        "10s",
+        &format!(
+            "    - name: data
+      steps:
+        - name: stalled
+          timeout: {timeout}
+          action:
+            createInstances: {{count: 2, processId: probe}}
+          expect:
+            - instances: {{region: surviving, visible: stale}}
+"
+        ),
+    )
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_key_acknowledged_moments_ago_does_not_make_the_data_stale() {
+    // Nothing is ever exported, but within the step's 5s no key is 10s old yet.
+    let fake = Fake::new();
+    let (report, _) = run(&fake, &stale_plan("5s")).await;
+    let s = step(&report, "1.1");
+    assert_eq!(s.outcome, Outcome::Failed);
+    assert_eq!(
+        s.expectations[0].reason.as_deref(),
+        Some(
+            "no instance was acknowledged at least 10s (the export lag) ago: nothing can be stale yet"
+        )
+    );
+    assert_eq!(
+        s.expectations[0].observed,
+        json!({"acknowledged": 2, "olderThanExportLag": 0})
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn normal_export_lag_does_not_pass_for_stalled_exporting() {
+    // Region0 shows both keys whenever it is asked once they are as old as the export lag:
+    // whatever lag hid them before, exporting works, so the data never counts as stale. (The
+    // old rule, "any acknowledged key missing", held at the first poll on any real cluster.)
+    let fake = Fake::new();
+    fake.state().visible[0] = (1..=2).map(|n| instance(n).process_instance_key).collect();
+    let (report, _) = run(&fake, &stale_plan("20s")).await;
+    let s = step(&report, "1.1");
+    assert_eq!(s.outcome, Outcome::Failed);
+    assert_eq!(
+        s.expectations[0].reason.as_deref(),
+        Some(
+            "all 2 instances acknowledged longer than the export lag ago are visible: the data is not stale"
+        )
+    );
+    // The first polls, while no key was old enough, did not even ask Elasticsearch.
+    let asked = call_times(&fake, "find_instances");
+    assert_eq!(asked.first(), Some(&10_000), "{asked:?}");
 }

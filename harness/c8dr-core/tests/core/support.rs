@@ -96,3 +96,18 @@ pub fn plan(stages: &str) -> Plan {
     load(&source, &PlanOptions::default())
         .unwrap_or_else(|e| panic!("test scenario is valid: {}", lines(&e).join("\n")))
 }
+
+/// Like [`plan`], with `exportLag` set in `spec.camunda`.
+pub fn plan_with_export_lag(export_lag: &str, stages: &str) -> Plan {
+    let text = scenario_text(stages).replace(
+        "replicationFactor: 4}",
+        &format!("replicationFactor: 4, exportLag: {export_lag}}}"),
+    );
+    assert!(
+        text.contains("exportLag"),
+        "the header names the camunda layout"
+    );
+    let source = source("engine-test.yaml", &text);
+    load(&source, &PlanOptions::default())
+        .unwrap_or_else(|e| panic!("test scenario is valid: {}", lines(&e).join("\n")))
+}
