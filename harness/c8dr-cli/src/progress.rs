@@ -124,9 +124,10 @@ fn recovery_lines(report: &c8dr_core::report::RunReport) -> Vec<String> {
         lines.push(format!(
             "recovery (cluster time): RTO {} · RPO {} · failover {} · failback {} · exporting paused {} · backup {} · restore {}",
             cluster(recovery.rto.as_ref()),
-            recovery
-                .rpo
-                .map_or_else(|| "not measured".to_owned(), |n| format!("{n} lost")),
+            recovery.rpo.map_or_else(
+                || "not measured".to_owned(),
+                |n| format!("{n} lost of {}", report.ledger_audit.acknowledged)
+            ),
             cluster(recovery.failover.as_ref()),
             cluster(recovery.failback.as_ref()),
             cluster(recovery.exporting_paused_for.as_ref()),
@@ -134,6 +135,7 @@ fn recovery_lines(report: &c8dr_core::report::RunReport) -> Vec<String> {
             cluster(recovery.restore.as_ref()),
         ));
     }
+    lines.push(audit_line(&report.ledger_audit));
     for objective in &recovery.objectives {
         lines.push(format!(
             "objective {} ≤ {}: {} ({})",
@@ -144,6 +146,46 @@ fn recovery_lines(report: &c8dr_core::report::RunReport) -> Vec<String> {
         ));
     }
     lines
+}
+
+/// The final ledger audit in one line: what each region lacks at the end of the run.
+fn audit_line(audit: &c8dr_core::report::LedgerAudit) -> String {
+    const SHOWN: usize = 5;
+    let first = |keys: &[String]| {
+        let shown: Vec<&str> = keys.iter().take(SHOWN).map(String::as_str).collect();
+        format!(
+            "{}{}",
+            shown.join(", "),
+            if keys.len() > SHOWN { ", …" } else { "" }
+        )
+    };
+    let regions: Vec<String> = audit
+        .regions
+        .iter()
+        .map(|r| match &r.error {
+            Some(error) => format!("{} did not answer ({error})", r.region),
+            None if r.missing.is_empty() => format!("{} complete", r.region),
+            None => format!(
+                "{} lacks {}: {}",
+                r.region,
+                r.missing.len(),
+                first(&r.missing)
+            ),
+        })
+        .collect();
+    let mut line = format!(
+        "final ledger audit: {} acknowledged · {}",
+        audit.acknowledged,
+        regions.join(" · ")
+    );
+    if !audit.lost.is_empty() {
+        line.push_str(&format!(
+            " · in no region: {}: {}",
+            audit.lost.len(),
+            first(&audit.lost)
+        ));
+    }
+    line
 }
 
 impl EventSink for Progress {

@@ -1,13 +1,13 @@
 //! RTO and RPO as measured outputs: milestones read from the run's step reports (by action kind
 //! and stage phase, never by step name), the first acknowledged instance after the fault from the
-//! ledger, and lost data from the data-continuity oracle.
+//! ledger, and lost data from the final ledger audit.
 
 use std::time::Duration;
 
 use crate::plan::{Objectives, Phase, Plan};
 use crate::report::{
-    DataContinuityReport, InstanceAttempt, InstanceOutcome, Measure, Milestones, ObjectiveVerdict,
-    Outcome, RecoveryReport, StageReport,
+    InstanceAttempt, InstanceOutcome, LedgerAudit, Measure, Milestones, ObjectiveVerdict, Outcome,
+    RecoveryReport, StageReport,
 };
 
 /// Measure recovery. `time_scale` turns run-clock milliseconds into cluster time.
@@ -16,7 +16,7 @@ pub fn measure(
     plan: &Plan,
     stages: &[StageReport],
     ledger: &[InstanceAttempt],
-    continuity: Option<&DataContinuityReport>,
+    audit: &LedgerAudit,
     time_scale: f64,
 ) -> RecoveryReport {
     let measure = |ms: u64| Measure::new(ms, time_scale);
@@ -87,8 +87,8 @@ pub fn measure(
     let rto = fault_ms
         .zip(first_acknowledged_after_fault_ms)
         .map(|(fault, first)| measure(first - fault));
-    let rpo = continuity.map(|c| c.lost);
-    let objectives = judge(&plan.objectives, rto.as_ref(), rpo, fault_ms.is_some());
+    let rpo = audit.rpo();
+    let objectives = judge(&plan.objectives, rto.as_ref(), audit, fault_ms.is_some());
     RecoveryReport {
         milestones,
         rto,
@@ -111,7 +111,7 @@ pub fn measure(
 fn judge(
     objectives: &Objectives,
     rto: Option<&Measure>,
-    rpo: Option<usize>,
+    audit: &LedgerAudit,
     fault_happened: bool,
 ) -> Vec<ObjectiveVerdict> {
     let mut verdicts = Vec::new();
@@ -136,13 +136,28 @@ fn judge(
         });
     }
     if let Some(limit) = objectives.rpo {
-        let (measured, met) = match rpo {
-            Some(lost) => (
-                format!("{lost} acknowledged instance(s) lost"),
-                u64::try_from(lost).unwrap_or(u64::MAX) <= limit,
-            ),
+        let silent: Vec<String> = audit
+            .regions
+            .iter()
+            .filter(|r| r.error.is_some())
+            .map(|r| r.region.to_string())
+            .collect();
+        let (measured, met) = match audit.rpo() {
+            Some(lost) => {
+                let mut measured = format!(
+                    "{lost} of {} acknowledged instance(s) lost: in no region's Elasticsearch at the final audit",
+                    audit.acknowledged
+                );
+                if !silent.is_empty() {
+                    measured.push_str(&format!(
+                        " ({} did not answer; counted over the others)",
+                        silent.join(", ")
+                    ));
+                }
+                (measured, u64::try_from(lost).unwrap_or(u64::MAX) <= limit)
+            }
             None => (
-                "not measured: the scenario has no dataContinuity check that ran".to_owned(),
+                "not measured: no region's Elasticsearch answered the final audit".to_owned(),
                 false,
             ),
         };
@@ -154,4 +169,331 @@ fn judge(
         });
     }
     verdicts
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::region::RegionId;
+    use crate::report::{ActionReport, InstanceOrigin, StepReport};
+    use crate::source::{Resources, ScenarioSource};
+    use crate::validate::{PlanOptions, load};
+
+    /// A plan with a region loss, a failover and a failback with an exporting pause.
+    fn plan(objectives: &str) -> Plan {
+        let text = format!(
+            "apiVersion: c8dr.io/v1alpha1
+kind: Scenario
+metadata: {{name: recovery-test}}
+spec:
+  camunda: {{version: \"8.8\", regions: 2, clusterSize: 8, partitionCount: 8, replicationFactor: 4}}
+  objectives: {objectives}
+  stages:
+    - name: loss
+      phase: regionLoss
+      steps:
+        - name: lose
+          action: {{loseRegion: {{region: lost, mode: cutOff}}}}
+    - name: failover
+      phase: failover
+      steps:
+        - name: remove
+          action: {{patchCluster: {{remove: lost, force: true}}}}
+    - name: failback
+      phase: failback
+      steps:
+        - name: pause
+          action: {{pauseExporting: {{}}}}
+        - name: resume
+          action: {{resumeExporting: {{}}}}
+"
+        );
+        let source = ScenarioSource {
+            name: "recovery-test.yaml".to_owned(),
+            text,
+            resources: Resources::Embedded(Vec::new()),
+        };
+        load(&source, &PlanOptions::default()).expect("the test scenario is valid")
+    }
+
+    /// A step whose action of `kind` started at `started_ms` and took `action_ms`; the step
+    /// (with its expectations) took `step_ms`.
+    fn step(id: &str, kind: &str, started_ms: u64, action_ms: u64, step_ms: u64) -> StepReport {
+        StepReport {
+            id: id.to_owned(),
+            name: kind.to_owned(),
+            procedure: None,
+            outcome: Outcome::Passed,
+            started_ms,
+            duration_ms: step_ms,
+            timeout_ms: 60_000,
+            action: Some(ActionReport {
+                kind: kind.to_owned(),
+                summary: kind.to_owned(),
+                outcome: Outcome::Passed,
+                attempts: 1,
+                duration_ms: action_ms,
+                result: None,
+                error: None,
+            }),
+            expectations: Vec::new(),
+            failure: None,
+        }
+    }
+
+    fn stage(name: &str, steps: Vec<StepReport>) -> StageReport {
+        let started_ms = steps.first().map_or(0, |s| s.started_ms);
+        let end = steps.last().map_or(0, |s| s.started_ms + s.duration_ms);
+        StageReport {
+            name: name.to_owned(),
+            outcome: if steps.iter().all(|s| s.outcome == Outcome::Passed) {
+                Outcome::Passed
+            } else {
+                Outcome::Failed
+            },
+            started_ms,
+            duration_ms: end - started_ms,
+            steps,
+        }
+    }
+
+    /// The whole procedure, passed: the fault takes effect at 110 ms (run clock).
+    fn stages() -> Vec<StageReport> {
+        vec![
+            stage("loss", vec![step("1.1", "loseRegion", 100, 10, 50)]),
+            stage("failover", vec![step("2.1", "patchCluster", 150, 20, 100)]),
+            stage(
+                "failback",
+                vec![
+                    step("3.1", "pauseExporting", 300, 5, 5),
+                    step("3.2", "resumeExporting", 400, 5, 5),
+                ],
+            ),
+        ]
+    }
+
+    fn attempt(at_ms: u64, key: Option<&str>) -> InstanceAttempt {
+        let mut a = InstanceAttempt::rejected(
+            at_ms,
+            "x".to_owned(),
+            RegionId(0),
+            InstanceOrigin::Workload,
+            "unavailable".to_owned(),
+        );
+        if let Some(key) = key {
+            a.outcome = InstanceOutcome::Acknowledged;
+            a.key = Some(key.to_owned());
+            a.error = None;
+        }
+        a
+    }
+
+    fn keys(list: &[&str]) -> Vec<String> {
+        list.iter().map(|k| (*k).to_owned()).collect()
+    }
+
+    fn found(list: &[&str]) -> Result<BTreeSet<String>, String> {
+        Ok(list.iter().map(|k| (*k).to_owned()).collect())
+    }
+
+    /// An audit in which every region shows every key.
+    fn complete_audit(acknowledged: &[&str]) -> LedgerAudit {
+        LedgerAudit::new(
+            500,
+            &keys(acknowledged),
+            vec![
+                (RegionId(0), found(acknowledged)),
+                (RegionId(1), found(acknowledged)),
+            ],
+        )
+    }
+
+    #[test]
+    fn rto_runs_from_the_fault_to_the_first_acknowledgement_after_it_in_cluster_time() {
+        let ledger = vec![
+            attempt(50, Some("1")),
+            attempt(120, None),
+            attempt(130, None),
+            attempt(170, Some("2")),
+            attempt(180, Some("3")),
+        ];
+        let report = measure(
+            &plan("{rto: 10s}"),
+            &stages(),
+            &ledger,
+            &complete_audit(&["1", "2", "3"]),
+            100.0,
+        );
+        assert_eq!(report.milestones.fault_injected_ms, Some(110));
+        assert_eq!(report.milestones.degraded_confirmed_ms, Some(150));
+        assert_eq!(
+            report.milestones.first_acknowledged_after_fault_ms,
+            Some(170)
+        );
+        assert_eq!(report.rto, Some(Measure::new(60, 100.0)));
+        assert_eq!(report.rto.map(|m| m.cluster_ms), Some(6_000));
+        assert_eq!(
+            report.objectives,
+            vec![ObjectiveVerdict {
+                name: "rto".to_owned(),
+                objective: "10s".to_owned(),
+                measured: "6s".to_owned(),
+                met: true,
+            }]
+        );
+        // Phases and the exporting pause window.
+        assert_eq!(report.milestones.failover_started_ms, Some(150));
+        assert_eq!(report.milestones.failover_done_ms, Some(250));
+        assert_eq!(report.failover.map(|m| m.run_ms), Some(100));
+        assert_eq!(report.milestones.exporting_paused_ms, Some(305));
+        assert_eq!(report.milestones.exporting_resumed_ms, Some(405));
+        assert_eq!(
+            report.exporting_paused_for.map(|m| m.cluster_ms),
+            Some(10_000)
+        );
+        assert_eq!(report.milestones.failback_done_ms, Some(405));
+    }
+
+    #[test]
+    fn a_missed_rto_and_an_rto_that_cannot_be_measured_are_not_met() {
+        let slow = measure(
+            &plan("{rto: 1s}"),
+            &stages(),
+            &[attempt(170, Some("1"))],
+            &complete_audit(&["1"]),
+            100.0,
+        );
+        assert_eq!(slow.objectives.len(), 1);
+        assert!(!slow.objectives[0].met);
+        assert_eq!(slow.objectives[0].measured, "6s");
+
+        let never = measure(
+            &plan("{rto: 1s}"),
+            &stages(),
+            &[attempt(50, Some("1")), attempt(170, None)],
+            &complete_audit(&["1"]),
+            100.0,
+        );
+        assert_eq!(never.rto, None);
+        assert!(!never.objectives[0].met);
+        assert_eq!(
+            never.objectives[0].measured,
+            "no instance was acknowledged after the fault"
+        );
+
+        let no_fault = measure(
+            &plan("{rto: 1s}"),
+            &stages()[1..],
+            &[attempt(170, Some("1"))],
+            &complete_audit(&["1"]),
+            100.0,
+        );
+        assert_eq!(no_fault.objectives[0].measured, "no fault was injected");
+        assert!(!no_fault.objectives[0].met);
+    }
+
+    #[test]
+    fn a_failed_phase_has_a_start_but_no_end_and_no_duration() {
+        let mut stages = stages();
+        stages[1].steps[0].outcome = Outcome::Failed;
+        stages[1].outcome = Outcome::Failed;
+        let report = measure(&plan("{}"), &stages, &[], &complete_audit(&[]), 1.0);
+        assert_eq!(report.milestones.failover_started_ms, Some(150));
+        assert_eq!(report.milestones.failover_done_ms, None);
+        assert_eq!(report.failover, None);
+        assert!(report.objectives.is_empty(), "no objective, no verdict");
+    }
+
+    #[test]
+    fn rpo_counts_the_keys_no_region_shows_not_the_keys_one_region_lacks() {
+        let acknowledged = ["1", "2", "3", "4"];
+        // Region 1 lacks 2, 3 and 4; region 0 lacks 4 too: only 4 is gone everywhere.
+        let audit = LedgerAudit::new(
+            500,
+            &keys(&acknowledged),
+            vec![
+                (RegionId(0), found(&["1", "2", "3"])),
+                (RegionId(1), found(&["1"])),
+            ],
+        );
+        assert_eq!(audit.lost, keys(&["4"]));
+        assert_eq!(audit.regions[0].missing, keys(&["4"]));
+        assert_eq!(audit.regions[1].missing, keys(&["2", "3", "4"]));
+        assert!(!audit.complete());
+        let report = measure(&plan("{rpo: 0}"), &stages(), &[], &audit, 1.0);
+        assert_eq!(report.rpo, Some(1));
+        assert_eq!(
+            report.objectives,
+            vec![ObjectiveVerdict {
+                name: "rpo".to_owned(),
+                objective: "0 lost".to_owned(),
+                measured:
+                    "1 of 4 acknowledged instance(s) lost: in no region's Elasticsearch at the final audit"
+                        .to_owned(),
+                met: false,
+            }]
+        );
+        // A looser objective tolerates it.
+        let report = measure(&plan("{rpo: 1}"), &stages(), &[], &audit, 1.0);
+        assert!(report.objectives[0].met);
+    }
+
+    #[test]
+    fn rpo_is_zero_when_every_key_is_somewhere_and_measured_over_the_regions_that_answered() {
+        let acknowledged = ["1", "2"];
+        let audit = LedgerAudit::new(
+            500,
+            &keys(&acknowledged),
+            vec![
+                (RegionId(0), found(&["1", "2"])),
+                (RegionId(1), Err("connection refused".to_owned())),
+            ],
+        );
+        assert_eq!(audit.rpo(), Some(0));
+        assert!(
+            !audit.complete(),
+            "a region that did not answer is not complete"
+        );
+        assert_eq!(
+            audit.regions[1].error.as_deref(),
+            Some("connection refused")
+        );
+        assert!(audit.regions[1].missing.is_empty());
+        let report = measure(&plan("{rpo: 0}"), &stages(), &[], &audit, 1.0);
+        assert_eq!(report.rpo, Some(0));
+        assert!(report.objectives[0].met);
+        assert!(
+            report.objectives[0]
+                .measured
+                .ends_with("(region1 did not answer; counted over the others)"),
+            "{}",
+            report.objectives[0].measured
+        );
+    }
+
+    #[test]
+    fn rpo_is_not_measured_when_no_region_answered() {
+        let audit = LedgerAudit::new(
+            500,
+            &keys(&["1"]),
+            vec![
+                (RegionId(0), Err("timeout".to_owned())),
+                (RegionId(1), Err("timeout".to_owned())),
+            ],
+        );
+        assert_eq!(audit.rpo(), None);
+        assert!(audit.lost.is_empty());
+        let report = measure(&plan("{rpo: 0}"), &stages(), &[], &audit, 1.0);
+        assert_eq!(report.rpo, None);
+        assert!(!report.objectives[0].met);
+        assert_eq!(
+            report.objectives[0].measured,
+            "not measured: no region's Elasticsearch answered the final audit"
+        );
+        // With nothing acknowledged there is nothing to lose, answer or not.
+        let empty = LedgerAudit::new(500, &[], vec![(RegionId(0), Err("timeout".to_owned()))]);
+        assert_eq!(empty.rpo(), Some(0));
+    }
 }

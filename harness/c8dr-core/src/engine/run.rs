@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::actions::{ActionResult, perform};
+use super::actions::{ActionResult, error_chain, perform};
 use super::background::{Background, Duties, Shared, lock};
 use super::observe::{Observation, observe};
 use super::operator::{Operator, OperatorDecision, is_manual};
@@ -15,9 +15,10 @@ use crate::camunda::Placement;
 use crate::clock::{Clock, TokioClock};
 use crate::event::{Event, EventSink};
 use crate::plan::{Action, Expectation, Plan, Stage, Step};
+use crate::region::RegionId;
 use crate::report::{
-    ActionReport, DataContinuityReport, ExpectationReport, FORMAT_VERSION, FailureSummary, Outcome,
-    RunReport, StageReport, StepReport, ToolInfo,
+    ActionReport, DataContinuityReport, ExpectationReport, FORMAT_VERSION, FailureSummary,
+    LedgerAudit, Outcome, RunReport, StageReport, StepReport, ToolInfo,
 };
 
 /// Knobs of a run that do not belong in the scenario.
@@ -259,13 +260,18 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
             errored,
         } = walk;
 
+        // Passed or failed, the run ends with the ledger audit. The workload has stopped (on real
+        // time its future is gone, on virtual time nothing fires it any more), so the ledger is
+        // final. A run interrupted by Ctrl-C never gets here: the CLI drops this future, writes
+        // no report and only cleans up.
+        let ledger_audit = self.audit(plan, &state, poll).await;
         let ledger = std::mem::take(&mut *lock(&shared.ledger));
         let timeline = std::mem::take(&mut *lock(&shared.samples));
         let recovery = recovery::measure(
             plan,
             &stages,
             &ledger,
-            state.continuity.as_ref(),
+            &ledger_audit,
             self.backend.time_scale,
         );
         if failure.is_none()
@@ -304,6 +310,7 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
             instances: ledger,
             recovery,
             data_continuity: state.continuity.take(),
+            ledger_audit,
             timeline,
             backend_stats: None,
         };
@@ -314,6 +321,54 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
         );
         self.sink.emit(&Event::RunFinished { report: &report });
         report
+    }
+
+    /// The final ledger audit: every key acknowledged during the run looked up in every region's
+    /// Elasticsearch. It polls until every region shows every key or the export-lag tolerance
+    /// has passed (the last keys may still be on their way), and every call is bounded by that
+    /// deadline, so an unreachable region costs at most the tolerance.
+    async fn audit(&self, plan: &Plan, state: &RunState<'_>, poll: Duration) -> LedgerAudit {
+        let keys = state.all_acknowledged_keys();
+        let regions: Vec<RegionId> = plan.layout.region_ids().collect();
+        if keys.is_empty() {
+            // Nothing was acknowledged, so nothing can be missing.
+            return LedgerAudit::new(
+                state.elapsed_ms(),
+                &keys,
+                regions
+                    .into_iter()
+                    .map(|r| (r, Ok(std::collections::BTreeSet::new())))
+                    .collect(),
+            );
+        }
+        tracing::info!(
+            acknowledged = keys.len(),
+            "final ledger audit of every region's Elasticsearch"
+        );
+        let deadline = state.now() + self.wall(plan.export_lag);
+        loop {
+            let mut answers = Vec::with_capacity(regions.len());
+            for region in &regions {
+                let remaining = deadline.saturating_sub(state.now());
+                let answer = match tokio::time::timeout(
+                    state.clock.call_budget(remaining),
+                    self.apis
+                        .find_instances(*region, &plan.process_instance_index, &keys),
+                )
+                .await
+                {
+                    Ok(Ok(found)) => Ok(found),
+                    Ok(Err(e)) => Err(error_chain(&e)),
+                    Err(_) => Err("no answer before the audit's deadline".to_owned()),
+                };
+                answers.push((*region, answer));
+            }
+            let audit = LedgerAudit::new(state.elapsed_ms(), &keys, answers);
+            if audit.complete() || state.now() + poll > deadline {
+                return audit;
+            }
+            state.clock.sleep(poll).await;
+        }
     }
 
     /// Walk the stages and steps in order.

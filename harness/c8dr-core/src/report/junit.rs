@@ -1,8 +1,9 @@
-//! JUnit XML: one test suite per stage, one test case per step.
+//! JUnit XML: one test suite per stage, one test case per step, and, when the scenario sets
+//! recovery objectives, a `recovery` suite with one `recovery objectives` test case.
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::{Outcome, RunReport, StepReport};
+use super::{ObjectiveVerdict, Outcome, RunReport, StepReport};
 
 /// Render a run report as JUnit XML. Failures carry the expectation that did not hold and the
 /// last observed value.
@@ -20,7 +21,67 @@ pub fn to_junit_xml(report: &RunReport) -> Result<String, quick_junit::Serialize
         }
         junit.add_test_suite(suite);
     }
+    if !report.recovery.objectives.is_empty() {
+        let mut suite = TestSuite::new(format!("{} / recovery", report.scenario));
+        suite.add_test_case(objectives_case(report));
+        junit.add_test_suite(suite);
+    }
     junit.to_string()
+}
+
+fn objective_line(o: &ObjectiveVerdict) -> String {
+    format!(
+        "{} ≤ {}: {} ({})",
+        o.name.to_uppercase(),
+        o.objective,
+        if o.met { "met" } else { "MISSED" },
+        o.measured
+    )
+}
+
+/// The recovery objectives as one test case: a failure when an objective was missed on a run
+/// whose steps all passed (the objectives are then what failed the run). When a step failed
+/// first, the procedure did not complete and the objectives are not judged (skipped, like every
+/// step after the failure), but the measured values are still given.
+fn objectives_case(report: &RunReport) -> TestCase {
+    let objectives = &report.recovery.objectives;
+    let lines: String = objectives
+        .iter()
+        .map(|o| format!("{}\n", objective_line(o)))
+        .collect();
+    let missed: Vec<String> = objectives
+        .iter()
+        .filter(|o| !o.met)
+        .map(|o| {
+            format!(
+                "objective {} {} not met: {}",
+                o.name, o.objective, o.measured
+            )
+        })
+        .collect();
+    let stopped_at = report.failure.as_ref().filter(|f| !f.step_id.is_empty());
+    let status = match stopped_at {
+        Some(failure) => {
+            let mut status = TestCaseStatus::skipped();
+            status.set_message(format!(
+                "not judged: the drill stopped at step {} `{}` before the procedure completed",
+                failure.step_id, failure.step
+            ));
+            status.set_description(format!("as measured:\n{lines}"));
+            status
+        }
+        None if missed.is_empty() => TestCaseStatus::success(),
+        None => {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            status.set_message(missed.join("; "));
+            status.set_description(lines.clone());
+            status
+        }
+    };
+    let mut case = TestCase::new("recovery objectives", status);
+    case.set_classname(format!("{}.recovery", report.scenario));
+    case.set_system_out(lines);
+    case
 }
 
 fn test_case(report: &RunReport, stage: &str, step: &StepReport) -> TestCase {

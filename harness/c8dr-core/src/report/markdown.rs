@@ -81,10 +81,11 @@ pub fn to_markdown(report: &RunReport) -> String {
     );
     let _ = writeln!(
         md,
-        "| RPO (acknowledged instances lost) | {} |",
-        recovery
-            .rpo
-            .map_or_else(|| "not measured".to_owned(), |n| n.to_string())
+        "| RPO (acknowledged instances in no region's Elasticsearch at the final audit) | {} |",
+        recovery.rpo.map_or_else(
+            || "not measured (no region's Elasticsearch answered)".to_owned(),
+            |n| format!("{n} of {}", report.ledger_audit.acknowledged)
+        )
     );
     let _ = writeln!(
         md,
@@ -170,23 +171,59 @@ pub fn to_markdown(report: &RunReport) -> String {
             let _ = writeln!(md, "  - last observed: `{}`", expectation.observed);
         }
     }
-    if let Some(continuity) = &report.data_continuity
-        && continuity.lost > 0
-    {
-        let _ = writeln!(md);
-        let _ = writeln!(md, "### Missing instances");
-        let _ = writeln!(md);
-        for region in &continuity.regions {
-            if !region.missing.is_empty() {
+    audit(&mut md, &report.ledger_audit);
+    md
+}
+
+/// Keys listed per region before the rest is left to `report.json`.
+const KEYS_SHOWN: usize = 50;
+
+fn keys(list: &[String]) -> String {
+    let shown: Vec<&str> = list.iter().take(KEYS_SHOWN).map(String::as_str).collect();
+    let more = list.len() - shown.len();
+    if more == 0 {
+        shown.join(", ")
+    } else {
+        format!("{}, … ({more} more in report.json)", shown.join(", "))
+    }
+}
+
+/// The final ledger audit: what each region lacks at the end of the run, and the RPO.
+fn audit(md: &mut String, audit: &super::LedgerAudit) {
+    let _ = writeln!(md);
+    let _ = writeln!(md, "### Final ledger audit");
+    let _ = writeln!(md);
+    let _ = writeln!(
+        md,
+        "{} acknowledged instances looked up in every region's Elasticsearch after the last step.",
+        audit.acknowledged
+    );
+    let _ = writeln!(md);
+    for region in &audit.regions {
+        match &region.error {
+            Some(error) => {
+                let _ = writeln!(md, "- {}: did not answer: {error}", region.region);
+            }
+            None if region.missing.is_empty() => {
+                let _ = writeln!(md, "- {}: complete", region.region);
+            }
+            None => {
                 let _ = writeln!(
                     md,
                     "- {}: {} missing: {}",
                     region.region,
                     region.missing.len(),
-                    region.missing.join(", ")
+                    keys(&region.missing)
                 );
             }
         }
     }
-    md
+    if !audit.lost.is_empty() {
+        let _ = writeln!(
+            md,
+            "- in no region (lost): {}: {}",
+            audit.lost.len(),
+            keys(&audit.lost)
+        );
+    }
 }

@@ -6,7 +6,10 @@ use crate::backend::BackendInfo;
 use crate::region::RegionId;
 
 /// Version of the JSON report format.
-pub const FORMAT_VERSION: u32 = 1;
+///
+/// 2: `recovery.rpo` comes from the final ledger audit (acknowledged keys in no region's
+/// Elasticsearch) instead of the last `dataContinuity` check; `ledgerAudit` added.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// How something ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -82,9 +85,13 @@ pub struct RunReport {
     pub instances: Vec<InstanceAttempt>,
     /// RTO, RPO, milestones and objectives.
     pub recovery: RecoveryReport,
-    /// The last data-continuity check, with every missing key per region.
+    /// The last data-continuity check (a `dataContinuity` step), with every missing key per
+    /// region.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_continuity: Option<DataContinuityReport>,
+    /// The final ledger audit the engine runs after the last step, whether the run passed or
+    /// failed: the RPO and every key each region lacks at the end of the run.
+    pub ledger_audit: LedgerAudit,
     /// Samples of leadership and exported data over time, for charts.
     pub timeline: Vec<Sample>,
     /// Backend counters filled in after the run (for the twin: busy simulated time).
@@ -102,8 +109,107 @@ pub struct DataContinuityReport {
     pub acknowledged: usize,
     /// Per region, every acknowledged key it lacks.
     pub regions: Vec<RegionContinuity>,
-    /// Acknowledged keys missing from at least one region: the measured RPO.
+    /// Acknowledged keys missing from at least one region (the check fails unless it is 0).
     pub lost: usize,
+}
+
+/// The final ledger audit: after the last step, passed or failed, every key the cluster
+/// acknowledged during the run is looked up in every region's Elasticsearch, polling until each
+/// region shows all of them or the export-lag tolerance (`camunda.exportLag`) has passed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LedgerAudit {
+    /// When the audit ended, in milliseconds since the run started.
+    pub checked_at_ms: u64,
+    /// How many keys the cluster acknowledged during the run.
+    pub acknowledged: usize,
+    /// Per region, the keys it lacks, or why it could not be read.
+    pub regions: Vec<RegionAudit>,
+    /// Acknowledged keys that no region that answered shows: the RPO. On a run that stopped
+    /// before the procedure completed this includes keys the brokers still hold but never
+    /// exported (exporting stalled or paused), since no copy a user can read shows them.
+    pub lost: Vec<String>,
+}
+
+/// One region's part of the final ledger audit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegionAudit {
+    /// Region.
+    pub region: RegionId,
+    /// Acknowledged keys not found in its Elasticsearch (empty when it did not answer).
+    pub missing: Vec<String>,
+    /// Why its Elasticsearch could not be read before the audit's deadline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl LedgerAudit {
+    /// The audit of `acknowledged` keys given what each region answered last: the keys found,
+    /// or an error. The RPO counts keys found in no region that answered.
+    #[must_use]
+    pub fn new(
+        checked_at_ms: u64,
+        acknowledged: &[String],
+        answers: Vec<(RegionId, Result<std::collections::BTreeSet<String>, String>)>,
+    ) -> Self {
+        let found_somewhere: std::collections::BTreeSet<&String> = answers
+            .iter()
+            .filter_map(|(_, answer)| answer.as_ref().ok())
+            .flatten()
+            .collect();
+        let answered = answers.iter().any(|(_, answer)| answer.is_ok());
+        let lost = if answered {
+            acknowledged
+                .iter()
+                .filter(|k| !found_somewhere.contains(k))
+                .cloned()
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let regions = answers
+            .into_iter()
+            .map(|(region, answer)| match answer {
+                Ok(found) => RegionAudit {
+                    region,
+                    missing: acknowledged
+                        .iter()
+                        .filter(|k| !found.contains(*k))
+                        .cloned()
+                        .collect(),
+                    error: None,
+                },
+                Err(error) => RegionAudit {
+                    region,
+                    missing: Vec::new(),
+                    error: Some(error),
+                },
+            })
+            .collect();
+        Self {
+            checked_at_ms,
+            acknowledged: acknowledged.len(),
+            regions,
+            lost,
+        }
+    }
+
+    /// The RPO: acknowledged keys in no region's Elasticsearch. `None` when keys were
+    /// acknowledged but no region's Elasticsearch answered, so nothing could be measured.
+    #[must_use]
+    pub fn rpo(&self) -> Option<usize> {
+        let answered = self.regions.iter().any(|r| r.error.is_none());
+        (answered || self.acknowledged == 0).then_some(self.lost.len())
+    }
+
+    /// Whether every region answered and shows every acknowledged key.
+    #[must_use]
+    pub fn complete(&self) -> bool {
+        self.regions
+            .iter()
+            .all(|r| r.error.is_none() && r.missing.is_empty())
+    }
 }
 
 /// One region's part of a data-continuity check.
@@ -329,7 +435,8 @@ pub struct RecoveryReport {
     pub milestones: Milestones,
     /// Fault to the first acknowledged instance after it.
     pub rto: Option<Measure>,
-    /// Acknowledged instances missing from at least one region at the last data-continuity check.
+    /// Acknowledged instances in no region's Elasticsearch at the final ledger audit (see
+    /// [`LedgerAudit::lost`]); `None` when no region's Elasticsearch answered it.
     pub rpo: Option<usize>,
     /// Duration of the failover phase.
     pub failover: Option<Measure>,

@@ -149,8 +149,18 @@ async fn a_passing_run_emits_events_in_order_and_its_report_adds_up() {
     assert_eq!(healthy.duration_ms, 1000);
     assert_eq!(healthy.timeout_ms, 30_000);
     let total: u64 = report.stages.iter().map(|s| s.duration_ms).sum();
-    assert_eq!(total, report.duration_ms);
     assert_eq!(report.stages[1].started_ms, report.stages[0].duration_ms);
+    // After the steps, the final ledger audit: region1's Elasticsearch never shows the three
+    // keys, so it polls for the whole export-lag tolerance (30s by default) and then reports
+    // them missing there; region0 has them all, so nothing is lost (RPO 0).
+    let audit = &report.ledger_audit;
+    assert_eq!(audit.checked_at_ms, total + 30_000);
+    assert_eq!(report.duration_ms, audit.checked_at_ms);
+    assert_eq!(audit.acknowledged, 3);
+    assert!(audit.regions[0].missing.is_empty() && audit.regions[0].error.is_none());
+    assert_eq!(audit.regions[1].missing, report.acknowledged_keys());
+    assert!(audit.lost.is_empty());
+    assert_eq!(report.recovery.rpo, Some(0));
 
     // The change id is the one the fake's configuration assigned, and the ledger has every key.
     let remove = step(&report, "1.2");
@@ -1229,4 +1239,199 @@ async fn normal_export_lag_does_not_pass_for_stalled_exporting() {
     // The first polls, while no key was old enough, did not even ask Elasticsearch.
     let asked = call_times(&fake, "find_instances");
     assert_eq!(asked.first(), Some(&10_000), "{asked:?}");
+}
+
+/// Create two instances, then a check that never holds (when `fail` is set).
+fn audit_plan(fail: bool) -> Plan {
+    let check = if fail {
+        "        - name: check
+          timeout: 3s
+          expect:
+            - topology: {clusterSize: 4}
+"
+    } else {
+        ""
+    };
+    crate::support::plan_with_objectives(
+        "{rpo: 0}",
+        &format!(
+            "    - name: data
+      steps:
+        - name: create
+          action:
+            createInstances: {{count: 2, processId: probe}}
+{check}        - name: later
+          expect:
+            - topology: {{clusterSize: 8}}
+"
+        ),
+    )
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_run_still_audits_the_ledger_and_measures_the_rpo() {
+    let plan = audit_plan(true);
+    let fake = Fake::new();
+    {
+        let mut s = fake.state();
+        s.topology.then(Answer::Ok(topology(&ALL, 8)));
+        // Region0 shows the first key only, region1 nothing: the second key is nowhere.
+        s.visible[0] = BTreeSet::from([instance(1).process_instance_key]);
+    }
+    let (report, _) = run(&fake, &plan).await;
+    assert_eq!(report.outcome, Outcome::Failed);
+    assert_eq!(
+        report.failure.as_ref().map(|f| f.step_id.as_str()),
+        Some("1.2"),
+        "the step failure stays the run's failure"
+    );
+    assert_eq!(step(&report, "1.3").outcome, Outcome::Skipped);
+
+    let keys: Vec<String> = (1..=2).map(|n| instance(n).process_instance_key).collect();
+    let audit = &report.ledger_audit;
+    assert_eq!(audit.acknowledged, 2);
+    assert_eq!(audit.regions[0].missing, keys[1..]);
+    assert_eq!(audit.regions[1].missing, keys);
+    assert_eq!(audit.lost, keys[1..]);
+    assert_eq!(report.recovery.rpo, Some(1));
+    // The audit waited out the export lag (30s by default) for the missing keys, no more.
+    let step_end = step(&report, "1.2").started_ms + step(&report, "1.2").duration_ms;
+    assert_eq!(audit.checked_at_ms, step_end + 30_000);
+    let objective = &report.recovery.objectives[0];
+    assert!(!objective.met);
+    assert_eq!(
+        objective.measured,
+        "1 of 2 acknowledged instance(s) lost: in no region's Elasticsearch at the final audit"
+    );
+
+    // JUnit: the procedure stopped at 1.2, so the objectives are reported but not judged.
+    let xml = to_junit_xml(&report).expect("XML");
+    assert_eq!(xml.matches("<failure ").count(), 1, "{xml}");
+    assert!(
+        xml.contains(r#"<testcase name="recovery objectives""#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(
+            "not judged: the drill stopped at step 1.2 `check` before the procedure completed"
+        ),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("RPO ≤ 0 lost: MISSED (1 of 2 acknowledged instance(s) lost"),
+        "{xml}"
+    );
+    // The summary lists what each region lacks and what no region has.
+    let md = c8dr_core::report::to_markdown(&report);
+    assert!(md.contains("### Final ledger audit"), "{md}");
+    assert!(
+        md.contains(&format!("- region0: 1 missing: {}", keys[1])),
+        "{md}"
+    );
+    assert!(
+        md.contains(&format!("- region1: 2 missing: {}, {}", keys[0], keys[1])),
+        "{md}"
+    );
+    assert!(
+        md.contains(&format!("- in no region (lost): 1: {}", keys[1])),
+        "{md}"
+    );
+    assert!(
+        md.contains("| RPO (acknowledged instances in no region's Elasticsearch at the final audit) | 1 of 2 |"),
+        "{md}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_missed_objective_fails_a_run_whose_steps_passed_and_is_a_junit_failure() {
+    let plan = audit_plan(false);
+    let fake = Fake::new();
+    fake.state().topology.then(Answer::Ok(topology(&ALL, 8)));
+    // Nothing ever reaches any Elasticsearch: both keys are lost.
+    let (report, _) = run(&fake, &plan).await;
+    assert!(report.steps().all(|s| s.outcome == Outcome::Passed));
+    assert_eq!(report.outcome, Outcome::Failed);
+    let failure = report
+        .failure
+        .as_ref()
+        .expect("the objectives failed the run");
+    assert_eq!(
+        (failure.step_id.as_str(), failure.step.as_str()),
+        ("", "recovery objectives")
+    );
+    assert_eq!(report.recovery.rpo, Some(2));
+
+    let xml = to_junit_xml(&report).expect("XML");
+    assert_eq!(xml.matches("<testcase ").count(), plan.steps().count() + 1);
+    assert_eq!(xml.matches("<failure ").count(), 1, "{xml}");
+    assert!(
+        xml.contains(r#"<testsuite name="engine-test / recovery""#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("objective rpo 0 lost not met: 2 of 2 acknowledged instance(s) lost"),
+        "{xml}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn met_objectives_are_a_passing_junit_test_case() {
+    let plan = audit_plan(false);
+    let fake = Fake::new();
+    {
+        let mut s = fake.state();
+        s.topology.then(Answer::Ok(topology(&ALL, 8)));
+        let keys: BTreeSet<String> = (1..=2).map(|n| instance(n).process_instance_key).collect();
+        s.visible = [keys.clone(), keys];
+    }
+    let (report, _) = run(&fake, &plan).await;
+    assert_eq!(report.outcome, Outcome::Passed, "{:?}", report.failure);
+    // Every region showed every key at the first round: the audit took no time.
+    let total: u64 = report.stages.iter().map(|s| s.duration_ms).sum();
+    assert_eq!(report.ledger_audit.checked_at_ms, total);
+    assert_eq!(fake.calls_of("find_instances").len(), 2);
+    let xml = to_junit_xml(&report).expect("XML");
+    assert!(!xml.contains("<failure"), "{xml}");
+    assert!(!xml.contains("<skipped"), "{xml}");
+    assert!(
+        xml.contains(r#"<testcase name="recovery objectives""#),
+        "{xml}"
+    );
+    assert!(xml.contains("RPO ≤ 0 lost: met (0 of 2"), "{xml}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_region_that_does_not_answer_the_audit_is_named_and_the_rpo_counts_the_others() {
+    let plan = audit_plan(false);
+    let fake = Fake::new();
+    {
+        let mut s = fake.state();
+        s.topology.then(Answer::Ok(topology(&ALL, 8)));
+        let keys: BTreeSet<String> = (1..=2).map(|n| instance(n).process_instance_key).collect();
+        // Every round asks region0, then region1: region0 has both keys, region1 never answers.
+        for _ in 0..40 {
+            s.find_instances
+                .push([Answer::Ok(keys.clone()), Answer::Err(Fail::NoAnswer)]);
+        }
+    }
+    let (report, _) = run(&fake, &plan).await;
+    let audit = &report.ledger_audit;
+    assert!(audit.regions[0].error.is_none() && audit.regions[0].missing.is_empty());
+    let error = audit.regions[1]
+        .error
+        .as_deref()
+        .expect("region1 did not answer");
+    assert!(error.contains("connection refused"), "{error}");
+    assert_eq!(report.recovery.rpo, Some(0));
+    assert_eq!(report.outcome, Outcome::Passed, "{:?}", report.failure);
+    assert!(
+        report.recovery.objectives[0]
+            .measured
+            .ends_with("(region1 did not answer; counted over the others)")
+    );
+    // Bounded: the audit gave up once the export lag had passed.
+    let total: u64 = report.stages.iter().map(|s| s.duration_ms).sum();
+    assert_eq!(audit.checked_at_ms, total + 30_000);
+    let md = c8dr_core::report::to_markdown(&report);
+    assert!(md.contains("- region1: did not answer: "), "{md}");
 }

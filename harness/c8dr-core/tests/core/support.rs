@@ -111,3 +111,14 @@ pub fn plan_with_export_lag(export_lag: &str, stages: &str) -> Plan {
     load(&source, &PlanOptions::default())
         .unwrap_or_else(|e| panic!("test scenario is valid: {}", lines(&e).join("\n")))
 }
+
+/// Like [`plan`], with `spec.objectives` set (for example `{rpo: 0}`).
+pub fn plan_with_objectives(objectives: &str, stages: &str) -> Plan {
+    let text = scenario_text(stages).replace(
+        "  stages:\n",
+        &format!("  objectives: {objectives}\n  stages:\n"),
+    );
+    let source = source("engine-test.yaml", &text);
+    load(&source, &PlanOptions::default())
+        .unwrap_or_else(|e| panic!("test scenario is valid: {}", lines(&e).join("\n")))
+}
