@@ -636,6 +636,53 @@ mod tests {
         assert!(!instances(&acknowledged, &every, InstancesVisibility::Stale).holds());
     }
 
+    fn continuity(missing: [&[&str]; 2]) -> crate::report::DataContinuityReport {
+        crate::report::DataContinuityReport::new(
+            1_000,
+            6,
+            [RegionId(0), RegionId(1)]
+                .into_iter()
+                .zip(missing)
+                .map(|(region, keys)| (region, keys.iter().map(|k| (*k).to_owned()).collect()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn data_continuity_holds_when_no_region_lacks_an_acknowledged_key() {
+        let report = continuity([&[], &[]]);
+        assert_eq!(report.lost, 0);
+        let verdict = data_continuity(&report);
+        assert!(verdict.holds(), "{:?}", verdict.problems);
+        assert!(!verdict.settled);
+    }
+
+    #[test]
+    fn data_continuity_names_the_keys_missing_from_one_region() {
+        let report = continuity([&[], &["12", "13"]]);
+        assert_eq!(report.lost, 2);
+        let verdict = data_continuity(&report);
+        assert_eq!(
+            verdict.problems,
+            vec!["2 of 6 acknowledged instances are missing from region1: 12, 13".to_owned()]
+        );
+    }
+
+    #[test]
+    fn data_continuity_reports_each_region_and_counts_a_key_missing_twice_once() {
+        let report = continuity([&["11"], &["11", "12", "13", "14", "15", "16"]]);
+        assert_eq!(report.lost, 6, "11 is missing from both but lost once");
+        let verdict = data_continuity(&report);
+        assert_eq!(
+            verdict.problems,
+            vec![
+                "1 of 6 acknowledged instances are missing from region0: 11".to_owned(),
+                "6 of 6 acknowledged instances are missing from region1: 11, 12, 13, 14, 15, …"
+                    .to_owned(),
+            ]
+        );
+    }
+
     #[test]
     fn a_pending_change_is_reported_with_its_next_operation() {
         let json = r#"{"version": 7, "brokers": [],
