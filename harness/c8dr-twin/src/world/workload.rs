@@ -85,6 +85,14 @@ impl RestError {
     }
 }
 
+/// The process a creation names, as the gateway passes it on to the engine.
+enum WantedDefinition<'a> {
+    /// By BPMN process id; a negative version means the latest.
+    Id { id: &'a str, version: i64 },
+    /// By process definition key.
+    Key(u64),
+}
+
 /// A record on a partition's log.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum LogRecord {
@@ -306,13 +314,18 @@ impl World {
 
     /// `POST /v2/deployments` with `(file name, content)` resources.
     ///
+    /// The gateway checks the request (no resources → 400), then sends the command to the
+    /// leader of the deployment partition: 503 without a known leader of partition 1 (or a
+    /// refused connection), 504 when that leader cannot be reached. Only the engine reads the
+    /// resources, so a resource without a process is rejected (400) once the command arrived.
+    ///
     /// # Errors
-    /// 400 without a process; 503 without a known leader of partition 1 (or a refused
-    /// connection), 504 when that leader cannot be reached.
+    /// As above.
     pub fn deploy(&mut self, r: u8, resources: &[(String, Vec<u8>)]) -> Result<Value, RestError> {
         if resources.is_empty() {
             return Err(RestError::invalid("No resources given."));
         }
+        self.route_command(r, 1, GATEWAY_REQUEST_TIMEOUT_MS)?;
         let mut parsed = Vec::new();
         for (name, content) in resources {
             let xml = String::from_utf8_lossy(content);
@@ -324,7 +337,6 @@ impl World {
             }
             parsed.push((name.clone(), content.clone(), ids));
         }
-        self.route_command(r, 1, GATEWAY_REQUEST_TIMEOUT_MS)?;
         let deployment_key = self.next_key(1);
         let mut deployments = Vec::new();
         for (name, content, ids) in parsed {
@@ -382,16 +394,20 @@ impl World {
 
     /// `POST /v2/process-instances`.
     ///
+    /// The gateway checks the body (400), picks a partition round robin and sends the command to
+    /// its leader: 503 when no partition has a known leader (or the connection is refused), 504
+    /// when the chosen leader cannot be reached. The engine on that partition then looks the
+    /// process up: an unknown process is rejected with 404 only once the command arrived.
+    ///
     /// # Errors
-    /// 400 invalid body, 404 unknown definition, 503 when no partition has a known leader (or
-    /// the connection is refused), 504 when the chosen leader cannot be reached.
+    /// As above.
     pub fn create_instance(&mut self, r: u8, body: &Value) -> Result<Value, RestError> {
         let Some(obj) = body.as_object() else {
             return Err(RestError::invalid("Request body must be a JSON object."));
         };
         let by_id = obj.get("processDefinitionId").filter(|v| !v.is_null());
         let by_key = obj.get("processDefinitionKey").filter(|v| !v.is_null());
-        let def_key = match (by_id, by_key) {
+        let wanted = match (by_id, by_key) {
             (None, None) => {
                 return Err(RestError::invalid(
                     "At least one of [processDefinitionId, processDefinitionKey] is required.",
@@ -412,6 +428,30 @@ impl World {
                     .get("processDefinitionVersion")
                     .and_then(Value::as_i64)
                     .unwrap_or(-1);
+                WantedDefinition::Id { id, version }
+            }
+            (None, Some(k)) => {
+                let Some(k) = parse_key(k) else {
+                    return Err(RestError::invalid(
+                        "The provided processDefinitionKey is not a valid key.",
+                    ));
+                };
+                WantedDefinition::Key(k)
+            }
+        };
+        // The body's `requestTimeout` (ms; 0 or absent = the gateway's default), capped at an
+        // hour so that no request can push simulated time out of range.
+        let timeout_ms = obj
+            .get("requestTimeout")
+            .and_then(Value::as_u64)
+            .filter(|ms| *ms > 0)
+            .unwrap_or(GATEWAY_REQUEST_TIMEOUT_MS)
+            .min(MAX_REQUEST_TIMEOUT_MS);
+        let partition = self.dispatch_partition(r);
+        self.route_command(r, partition, timeout_ms)?;
+        // The command reached the partition's leader: the engine looks the process up.
+        let def_key = match wanted {
+            WantedDefinition::Id { id, version } => {
                 let found = if version < 0 {
                     self.workload.latest(id).map(|(k, _)| k)
                 } else {
@@ -431,12 +471,7 @@ impl World {
                     )
                 })?
             }
-            (None, Some(k)) => {
-                let Some(k) = parse_key(k) else {
-                    return Err(RestError::invalid(
-                        "The provided processDefinitionKey is not a valid key.",
-                    ));
-                };
+            WantedDefinition::Key(k) => {
                 if !self.workload.definitions.contains_key(&k) {
                     return Err(RestError::new(
                         404,
@@ -452,16 +487,6 @@ impl World {
         let Some(def) = self.workload.definitions.get(&def_key).cloned() else {
             return Err(RestError::new(500, "INTERNAL_ERROR", "definition vanished"));
         };
-        // The body's `requestTimeout` (ms; 0 or absent = the gateway's default), capped at an
-        // hour so that no request can push simulated time out of range.
-        let timeout_ms = obj
-            .get("requestTimeout")
-            .and_then(Value::as_u64)
-            .filter(|ms| *ms > 0)
-            .unwrap_or(GATEWAY_REQUEST_TIMEOUT_MS)
-            .min(MAX_REQUEST_TIMEOUT_MS);
-        let partition = self.dispatch_partition(r);
-        self.route_command(r, partition, timeout_ms)?;
         let instance_key = self.next_key(partition);
         let start = self.now;
         if let Some(data) = self.partitions.get_mut(&partition) {

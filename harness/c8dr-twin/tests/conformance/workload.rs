@@ -265,3 +265,116 @@ async fn s2_3_reads_come_from_the_serving_regions_elasticsearch() {
     assert_eq!(s0["items"][0]["processInstanceKey"], k.as_str());
     assert_eq!(s1["page"]["totalItems"], 0);
 }
+
+/// §2.3 + source: only the engine knows processes and reads resources, and a command reaches
+/// it only through the target partition's leader. So without a leader the gateway's routing
+/// error (503 at once, or 504 after the request timeout) answers first, even for an unknown
+/// process or a resource without one; the gateway's own request checks (400) come before the
+/// routing; with a leader, the engine's rejections (404, 400) answer.
+#[tokio::test]
+async fn s2_3_routing_errors_come_before_the_engines_rejections() {
+    const NO_PROCESS: &[u8] =
+        b"<definitions xmlns=\"http://www.omg.org/spec/BPMN/20100524/MODEL\"/>";
+    let unknown = json!({"processDefinitionId": "nope"});
+    let unknown_key = json!({"processDefinitionKey": "2251799813685249"});
+
+    // With every partition led, the engine answers.
+    let env = Env::start().await;
+    let a = env
+        .post(env.rest(0), "/v2/process-instances", Some(&unknown))
+        .await;
+    assert_eq!(
+        (a.status, a.json()["title"].clone()),
+        (404, json!("NOT_FOUND"))
+    );
+    let a = env
+        .post(env.rest(0), "/v2/process-instances", Some(&unknown_key))
+        .await;
+    assert_eq!(
+        (a.status, a.json()["title"].clone()),
+        (404, json!("NOT_FOUND"))
+    );
+    let a = env.deploy_resource(0, "empty.bpmn", NO_PROCESS).await;
+    assert_eq!(a.status, 400, "{}", a.text);
+    assert!(
+        a.json()["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("Must contain at least one executable process")),
+        "{}",
+        a.text
+    );
+
+    // Region 1 down: no partition keeps a quorum (2 of its 4 replicas are gone), so none has
+    // a leader.
+    env.lose(1, "down").await;
+    let t0 = env.now();
+    for (path, a) in [
+        (
+            "/v2/process-instances",
+            env.post(env.rest(0), "/v2/process-instances", Some(&unknown))
+                .await,
+        ),
+        (
+            "/v2/process-instances",
+            env.post(env.rest(0), "/v2/process-instances", Some(&unknown_key))
+                .await,
+        ),
+        (
+            "/v2/deployments",
+            env.deploy_resource(0, "empty.bpmn", NO_PROCESS).await,
+        ),
+    ] {
+        assert_eq!(a.status, 503, "{path}: {}", a.text);
+        assert_eq!(a.json()["title"], "UNAVAILABLE", "{path}");
+    }
+    assert_eq!(env.now(), t0, "at once");
+    // The gateway's own checks still come first.
+    let a = env
+        .post(
+            env.rest(0),
+            "/v2/process-instances",
+            Some(&json!({"processDefinitionId": "nope", "processDefinitionKey": "1"})),
+        )
+        .await;
+    assert_eq!(a.status, 400, "{}", a.text);
+    let a = env
+        .post(
+            env.rest(0),
+            "/v2/process-instances",
+            Some(&json!({"processDefinitionKey": "not a key"})),
+        )
+        .await;
+    assert_eq!(a.status, 400, "{}", a.text);
+    let empty = reqwest::multipart::Form::new().text("tenantId", "<default>");
+    let resp = env
+        .client
+        .post(format!("http://{}/v2/deployments", env.rest(0)))
+        .basic_auth("demo", Some("demo"))
+        .multipart(empty)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(resp.status().as_u16(), 400);
+
+    // Region 1 cut off, not yet detected: partition 1's leader (broker 0) is known but lost
+    // behind the cut, so an unknown process times out like any command.
+    let env = Env::with_config(small_config()).await;
+    env.lose(1, "cutOff").await;
+    let t0 = env.now();
+    let a = env
+        .post(env.rest(1), "/v2/process-instances", Some(&unknown))
+        .await;
+    assert_eq!(a.status, 504, "{}", a.text);
+    assert_eq!(a.json()["title"], "DEADLINE_EXCEEDED");
+    assert_eq!(env.now() - t0, 15_000);
+    // Partition 1 is also where deployments go: on a fresh cut (the gateway has forgotten
+    // the unreachable leader by now), a resource without a process times out too.
+    env.post(env.control(), "/twin/v1/regions/1/heal", None)
+        .await;
+    env.advance(Duration::from_secs(1));
+    env.lose(1, "cutOff").await;
+    let t1 = env.now();
+    let a = env.deploy_resource(1, "empty.bpmn", NO_PROCESS).await;
+    assert_eq!(a.status, 504, "{}", a.text);
+    assert_eq!(env.now() - t1, 15_000);
+}
