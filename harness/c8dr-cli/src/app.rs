@@ -164,6 +164,11 @@ pub(crate) struct PlanArgs {
     #[command(flatten)]
     pub(crate) kind: KindArgs,
 
+    /// With `--backend kind`: the `--report-dir` of the `c8dr run` to list (its files go under
+    /// `<DIR>/kind-run`); default as for `c8dr run`.
+    #[arg(long, value_name = "DIR", env = "C8DR_REPORT_DIR")]
+    pub(crate) report_dir: Option<PathBuf>,
+
     /// Print the resolved plan as JSON instead of text.
     #[arg(long)]
     pub(crate) json: bool,
@@ -229,7 +234,7 @@ enum ClustersCommand {
 #[derive(Debug, Args)]
 pub(crate) struct ClustersArgs {
     /// Directory for the generated kind configs and manifests.
-    #[arg(long, value_name = "DIR", default_value = "c8dr-reports/clusters")]
+    #[arg(long, value_name = "DIR", default_value = crate::kind_args::CLUSTERS_RUN_DIR)]
     pub(crate) run_dir: PathBuf,
 
     #[command(flatten)]

@@ -8,6 +8,9 @@ use clap::Args;
 
 use crate::errors::CliError;
 
+/// Where `c8dr clusters up|down` write their generated files by default (`--run-dir`).
+pub(crate) const CLUSTERS_RUN_DIR: &str = "c8dr-reports/clusters";
+
 /// How c8dr reaches and shapes the kind clusters.
 #[derive(Debug, Args, Clone)]
 pub(crate) struct KindArgs {

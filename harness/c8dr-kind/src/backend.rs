@@ -584,15 +584,14 @@ impl KindBackend {
     }
 
     async fn release_of(&self, region: RegionId) -> Result<Option<ReleaseStatus>, KindError> {
-        let context = self.config.context(region);
-        let client = self.clients.get(&context).await?;
-        crate::kube::release_status(
-            &client,
-            &self.config,
-            &context,
-            &self.config.namespace(region),
-        )
-        .await
+        let facts = self.state.lock().await.facts.clone();
+        let hooks = Hooks(self);
+        let mut executor = self.executor(&hooks, facts);
+        let status = executor.release(region).await;
+        for line in &executor.journal.operations {
+            tracing::debug!(%region, "release: {line}");
+        }
+        status
     }
 }
 

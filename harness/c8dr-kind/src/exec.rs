@@ -238,6 +238,10 @@ impl Executor<'_> {
                     .extend(op.render(self.config, &self.facts));
                 self.check(check).await?;
             }
+            Operation::ReadRelease { region } => {
+                // Boxed: the release read's future is large, and `one` is polled deep down.
+                Box::pin(self.release(*region)).await?;
+            }
             Operation::EnsureProbe { region, peer } => {
                 match self.ensure_probe(*region, *peer).await {
                     Ok(()) => self.probes.push(*region),
@@ -334,6 +338,23 @@ impl Executor<'_> {
             what: "the reachability operations".to_owned(),
             detail: "no connection attempt was made".to_owned(),
         })
+    }
+
+    /// A region's release as the engine sees it ([`Operation::ReadRelease`]), journaled as the
+    /// plan prints it.
+    ///
+    /// # Errors
+    /// The API calls failed.
+    pub async fn release(
+        &mut self,
+        region: RegionId,
+    ) -> Result<Option<c8dr_core::camunda::ReleaseStatus>, KindError> {
+        self.journal
+            .operations
+            .extend(Operation::ReadRelease { region }.render(self.config, &self.facts));
+        let (ctx, ns) = (self.config.context(region), self.config.namespace(region));
+        let client = self.clients.get(&ctx).await?;
+        k::release_status(&client, self.config, &ctx, &ns).await
     }
 
     async fn kube(&mut self, op: &KubeOp) -> Result<(), KindError> {

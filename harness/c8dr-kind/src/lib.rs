@@ -25,7 +25,7 @@ pub use config::{KindConfig, LossRealisation, SnapshotStore, Timeouts};
 pub use error::KindError;
 pub use kube::{KubeFactory, KubeconfigFactory};
 pub use plan::{
-    adapt_plan, command_target, drill_commands, expectation_commands, platform_commands,
-    setup_commands, teardown_commands,
+    adapt_plan, command_target, drill_commands, drill_commands_with_clusters, expectation_commands,
+    observed_by_backend, platform_commands, setup_commands, teardown_commands,
 };
 pub use runner::{CommandOutput, CommandRunner, Invocation, RecordingRunner, TokioCommandRunner};

@@ -57,6 +57,12 @@ pub enum Operation {
         /// Region routed to.
         peer: RegionId,
     },
+    /// Read a region's release as the engine sees it (`Platform::release`, for `webApps`
+    /// expectations): revision, active profiles, rollout state. Reads only.
+    ReadRelease {
+        /// Region.
+        region: RegionId,
+    },
     /// Write a generated file into the run directory.
     WriteFile {
         /// Where.
@@ -210,14 +216,61 @@ fn shown(path: &std::path::Path) -> String {
     path.display().to_string()
 }
 
+/// The `kubectl port-forward` equivalent of the backend's port-forward to a region's Service:
+/// the same form `c8dr_core::render` prints for API actions (local port = remote port).
+#[must_use]
+pub fn port_forward_line(
+    config: &KindConfig,
+    region: RegionId,
+    service: &str,
+    port: u16,
+) -> String {
+    format!(
+        "kubectl --context {} port-forward services/{service} {port}:{port} -n {}",
+        config.context(region),
+        config.namespace(region)
+    )
+}
+
 /// The `curl` the loss and install checks run against a region's gateway, through a port-forward.
+/// The chart's default login `demo:demo` is shown as `c8dr_core::render` shows it: it is the
+/// chart's published default on a throwaway drill cluster, not a secret (the snapshot store's
+/// credentials are, and are always redacted).
 fn topology_lines(config: &KindConfig, via: RegionId) -> String {
     format!(
-        "kubectl --context {} port-forward services/{} 8080:8080 -n {} & curl -u demo:{REDACTED} -L 'http://localhost:8080/v2/topology'",
-        config.context(via),
-        config.gateway_service(),
-        config.namespace(via)
+        "{} & curl -u demo:demo -L 'http://localhost:8080/v2/topology'",
+        port_forward_line(config, via, &config.gateway_service(), 8080)
     )
+}
+
+/// What a release read (`Platform::release`, behind `webApps` expectations) asks the region's
+/// API server, as `kubectl` lines: Helm's release records, the orchestration StatefulSet, the
+/// unified ConfigMap, and the rollout of both StatefulSets (their pods by selector).
+#[must_use]
+pub fn release_read_lines(config: &KindConfig, region: RegionId) -> Vec<String> {
+    let k = format!(
+        "kubectl --context {} -n {}",
+        config.context(region),
+        config.namespace(region)
+    );
+    let zeebe = config.zeebe_name();
+    let es = config.elasticsearch_statefulset();
+    vec![
+        format!(
+            "{k} get secrets -l owner=helm,name={}  # Helm's release records: the highest deployed revision (none: no release, nothing more is read)",
+            config.release
+        ),
+        format!("{k} get statefulset {zeebe}"),
+        format!(
+            "{k} get configmap {}  # spring.profiles.active (else SPRING_PROFILES_ACTIVE of the StatefulSet): are operate and tasklist on",
+            config.unified_configmap()
+        ),
+        format!(
+            "{k} get pods -l '<selector of statefulset {zeebe}>'  # rolled out: generation observed, every replica updated, every pod of the update revision running"
+        ),
+        format!("{k} get statefulset {es}"),
+        format!("{k} get pods -l '<selector of statefulset {es}>'"),
+    ]
 }
 
 /// The command a probe runs (inside its pod) to reach a URL.
@@ -368,6 +421,7 @@ impl Operation {
             }
             Operation::Check(check) => vec![render_check(config, check)],
             Operation::Kube(op) => vec![render_kube(op)],
+            Operation::ReadRelease { region } => release_read_lines(config, *region),
         }
     }
 }

@@ -103,25 +103,108 @@ pub fn platform_commands(config: &KindConfig, plan: &Plan, action: &Action) -> O
     })
 }
 
-/// What the kind backend performs to observe an expectation, for the expectations it observes
-/// itself (`isolated`: a reachability observation, repeated every poll until it holds); `None`
-/// for the others, which go through the Camunda and Elasticsearch APIs or read the release.
+/// The Services an expectation's API calls go to, aligned with the lines
+/// `c8dr_core::render::expectation_commands` prints for it: `Some((region, service, port))`
+/// where a line needs a port-forward of its own, `None` where it uses the one before.
+fn api_forwards(
+    config: &KindConfig,
+    expectation: &Expectation,
+) -> Vec<Option<(RegionId, String, u16)>> {
+    let gateway = |via: RegionId, port| Some((via, config.gateway_service(), port));
+    let es = |region: RegionId| Some((region, config.elasticsearch_service(), 9200));
+    match expectation {
+        Expectation::Topology { via, .. } => vec![gateway(*via, 8080)],
+        Expectation::Change { via, .. }
+        | Expectation::Cluster { via, .. }
+        | Expectation::Exporters { via, .. } => vec![gateway(*via, 9600)],
+        Expectation::Snapshot { region, .. }
+        | Expectation::Instances { region, .. }
+        | Expectation::InstancesCompleted { region } => vec![es(*region)],
+        Expectation::Restored {
+            region,
+            documents_match,
+            ..
+        } => {
+            let mut forwards = vec![es(*region), None];
+            forwards.extend(documents_match.map(es));
+            forwards
+        }
+        Expectation::DataContinuity { regions } => regions.iter().map(|r| es(*r)).collect(),
+        Expectation::Isolated { .. } | Expectation::WebApps { .. } => Vec::new(),
+    }
+}
+
+/// What is done to observe an expectation on kind, once per poll, after a `# expect ...` line:
+/// - `isolated`: the backend's reachability observation with the probes (`Platform::reachable`);
+/// - `webApps`: the backend's release read through kube-rs (`Platform::release`);
+/// - every other expectation: the engine's API calls through the backend's port-forwards (as
+///   `c8dr_core::render::expectation_commands` writes them for the operator, each preceded by
+///   the port-forward it goes through).
 #[must_use]
-pub fn expectation_commands(config: &KindConfig, expectation: &Expectation) -> Option<Vec<String>> {
+pub fn expectation_commands(
+    config: &KindConfig,
+    plan: &Plan,
+    expectation: &Expectation,
+) -> Vec<String> {
+    let facts = Facts::placeholders(config);
+    let mut lines = vec![format!("# expect {}", expectation.describe())];
     match expectation {
         Expectation::Isolated { from, to } => {
-            let mut lines = vec![format!(
-                "# expectation isolated: {from} must not reach {to}; polled until it holds, each poll:"
-            )];
+            lines.push(format!(
+                "# observed by c8dr with the reachability probes ({from} must not reach {to}):"
+            ));
             lines.extend(ops::render_all(
                 config,
-                &Facts::placeholders(config),
+                &facts,
                 &ops::reachability_ops(*from, *to),
             ));
-            Some(lines)
         }
-        _ => None,
+        Expectation::WebApps { region, .. } => {
+            lines.push(format!(
+                "# read by c8dr through kube-rs from the release's objects in {region}:"
+            ));
+            lines.extend(ops::render_all(
+                config,
+                &facts,
+                &[Operation::ReadRelease { region: *region }],
+            ));
+        }
+        _ => {
+            let target = command_target(config);
+            let calls = c8dr_core::render::expectation_commands(plan, expectation, &target);
+            let forwards = api_forwards(config, expectation);
+            let forward_line = |(region, service, port): &(RegionId, String, u16)| {
+                ops::port_forward_line(config, *region, service, *port)
+            };
+            if forwards.len() == calls.len() {
+                for (forward, call) in forwards.iter().zip(calls) {
+                    lines.extend(forward.as_ref().map(forward_line));
+                    lines.push(call);
+                }
+            } else {
+                // The renderer printed another number of lines: every port-forward first.
+                let mut distinct: Vec<&(RegionId, String, u16)> = Vec::new();
+                for forward in forwards.iter().flatten() {
+                    if !distinct.contains(&forward) {
+                        distinct.push(forward);
+                    }
+                }
+                lines.extend(distinct.into_iter().map(forward_line));
+                lines.extend(calls);
+            }
+        }
     }
+    lines
+}
+
+/// Whether c8dr itself (the backend) observes an expectation, rather than the engine through
+/// the Camunda and Elasticsearch APIs.
+#[must_use]
+pub fn observed_by_backend(expectation: &Expectation) -> bool {
+    matches!(
+        expectation,
+        Expectation::Isolated { .. } | Expectation::WebApps { .. }
+    )
 }
 
 /// Everything `c8dr clusters up` and the backend's start do before the first step: clusters,
@@ -135,23 +218,37 @@ pub fn setup_commands(config: &KindConfig) -> Vec<String> {
 /// [`setup_commands`] for a given drill shape.
 #[must_use]
 pub fn setup_commands_for(config: &KindConfig, shape: &DrillShape) -> Vec<String> {
-    let facts = Facts::placeholders(config);
-    let all: Vec<RegionId> = config.region_ids().collect();
+    setup_commands_split(config, config, shape)
+}
+
+/// `c8dr clusters up` with `clusters`, then the backend's start with `config`.
+fn setup_commands_split(
+    clusters: &KindConfig,
+    config: &KindConfig,
+    shape: &DrillShape,
+) -> Vec<String> {
+    let all: Vec<RegionId> = clusters.region_ids().collect();
+    let mut lines = Vec::new();
+    match ops::clusters_up_ops(clusters, &all) {
+        Ok(up) => lines.extend(ops::render_all(
+            clusters,
+            &Facts::placeholders(clusters),
+            &up,
+        )),
+        Err(error) => {
+            lines.push(format!("# not possible: {error}"));
+            return lines;
+        }
+    }
     let base = base_values_text(config);
-    let mut ops = Vec::new();
-    let result = ops::clusters_up_ops(config, &all).and_then(|up| {
-        ops.extend(up);
-        ops.extend(ops::store_ops(config, shape));
-        ops.extend(ops::values_ops(
-            config,
-            shape,
-            &base,
-            &SnapshotEndpoint::placeholder(config),
-        )?);
-        ops.extend(ops::install_ops(config));
-        Ok(())
-    });
-    let mut lines = ops::render_all(config, &facts, &ops);
+    let mut ops = ops::store_ops(config, shape);
+    let result = ops::values_ops(config, shape, &base, &SnapshotEndpoint::placeholder(config)).map(
+        |values| {
+            ops.extend(values);
+            ops.extend(ops::install_ops(config));
+        },
+    );
+    lines.extend(ops::render_all(config, &Facts::placeholders(config), &ops));
     if let Err(error) = result {
         lines.push(format!("# not possible: {error}"));
     }
@@ -232,11 +329,29 @@ pub fn adapt_plan(config: &KindConfig, plan: &mut Plan) -> Vec<String> {
     notes
 }
 
-/// The complete listing of a drill on kind: setup, then every step with the commands of its
-/// action (platform actions from the backend's builders, API actions through port-forwards as
-/// `c8dr_core::render` writes them), then teardown.
+/// The complete listing of a drill on kind (clusters and run in the same run directory): see
+/// [`drill_commands_with_clusters`].
 #[must_use]
 pub fn drill_commands(config: &KindConfig, plan: &Plan) -> Vec<String> {
+    drill_commands_with_clusters(config, config, plan)
+}
+
+fn go_seconds(duration: std::time::Duration) -> String {
+    ops::go_duration(duration)
+}
+
+/// The complete listing of a drill on kind: `c8dr clusters up` (with `clusters`, whose run
+/// directory is where `clusters up` writes), the backend's start (with `config`, the run's
+/// configuration: `<report-dir>/kind-run`), the workload and sampler beside the steps, then every
+/// step with the commands of its action (platform actions from the backend's builders, API
+/// actions through port-forwards as `c8dr_core::render` writes them) and of each expectation,
+/// polled until all hold, then teardown.
+#[must_use]
+pub fn drill_commands_with_clusters(
+    config: &KindConfig,
+    clusters: &KindConfig,
+    plan: &Plan,
+) -> Vec<String> {
     let target = command_target(config);
     let mut lines = vec![format!(
         "# {} (Camunda {}) on kind, chart {} {}: lost {}, surviving {}",
@@ -251,15 +366,18 @@ pub fn drill_commands(config: &KindConfig, plan: &Plan) -> Vec<String> {
     for note in adapt_plan(config, &mut adapted) {
         lines.push(format!("# {note}"));
     }
-    lines.push("## setup (c8dr clusters up, then the backend's start)".to_owned());
-    lines.extend(setup_commands_for(config, &DrillShape::of(&adapted)));
+    lines.push(format!(
+        "## setup (c8dr clusters up, files in {}; then the backend's start, files in {})",
+        clusters.run_dir.display(),
+        config.run_dir.display()
+    ));
+    lines.extend(setup_commands_split(
+        clusters,
+        config,
+        &DrillShape::of(&adapted),
+    ));
+    lines.extend(background_commands(config, &adapted));
     for (stage, step) in adapted.steps() {
-        let observed: Vec<String> = step
-            .expectations
-            .iter()
-            .filter_map(|e| expectation_commands(config, e))
-            .flatten()
-            .collect();
         match &step.action {
             Some(action) => {
                 lines.push(format!(
@@ -276,10 +394,21 @@ pub fn drill_commands(config: &KindConfig, plan: &Plan) -> Vec<String> {
                     )),
                 }
             }
-            None if observed.is_empty() => continue,
             None => lines.push(format!("## {} {} / {}", step.id, stage.name, step.name)),
         }
-        lines.extend(observed);
+        if !step.expectations.is_empty() {
+            let hold = step.hold_for.map_or_else(String::new, |h| {
+                format!(", then keep holding for {}", go_seconds(h))
+            });
+            lines.push(format!(
+                "# expectations, observed together every {} until all hold (step deadline {}){hold}:",
+                go_seconds(adapted.poll_interval),
+                go_seconds(step.timeout)
+            ));
+        }
+        for expectation in &step.expectations {
+            lines.extend(expectation_commands(config, &adapted, expectation));
+        }
     }
     lines.push("## teardown (the backend's shutdown, then c8dr clusters down)".to_owned());
     lines.push(
@@ -296,7 +425,56 @@ pub fn drill_commands(config: &KindConfig, plan: &Plan) -> Vec<String> {
         .into_iter()
         .map(|l| format!("#   {l}")),
     );
-    lines.extend(teardown_commands(config));
+    lines.extend(teardown_commands(clusters));
+    lines
+}
+
+/// What runs beside the steps for the whole drill (the engine's workload and sampler), through
+/// the same port-forwards.
+fn background_commands(config: &KindConfig, plan: &Plan) -> Vec<String> {
+    let mut lines = vec!["## background (beside the steps, for the whole run)".to_owned()];
+    if let Some(workload) = &plan.workload {
+        let via = workload.via;
+        lines.push(format!(
+            "# the workload: the process deployed once, then one instance every {} through {via}'s gateway, every attempt in the ledger:",
+            go_seconds(workload.interval)
+        ));
+        lines.push(ops::port_forward_line(
+            config,
+            via,
+            &config.gateway_service(),
+            8080,
+        ));
+        lines.push(format!(
+            "curl -u demo:demo -XPOST 'http://localhost:8080/v2/deployments' -F 'resources=@{}'  # once",
+            workload.resource_name
+        ));
+        lines.push(format!(
+            "curl -u demo:demo -XPOST 'http://localhost:8080/v2/process-instances' -H 'Content-Type: application/json' -d '{}'  # every {}",
+            serde_json::json!({ "processDefinitionId": workload.process_id }),
+            go_seconds(workload.interval)
+        ));
+    }
+    lines.push(format!(
+        "# the sampler, every {}, in each region: partition leaders and exported instances, for the report's charts:",
+        go_seconds(plan.sample_interval)
+    ));
+    for region in config.region_ids() {
+        lines.push(ops::port_forward_line(
+            config,
+            region,
+            &config.gateway_service(),
+            8080,
+        ));
+        lines.push("curl -u demo:demo -L 'http://localhost:8080/v2/topology' -H 'Accept: application/json'".to_owned());
+        lines.push(ops::port_forward_line(
+            config,
+            region,
+            &config.elasticsearch_service(),
+            9200,
+        ));
+        lines.push("curl -XGET 'http://localhost:9200/_cat/indices?format=json'".to_owned());
+    }
     lines
 }
 

@@ -20,15 +20,17 @@ pub(crate) fn plan(args: &PlanArgs) -> Result<i32, CliError> {
             CommandTarget::twin_default(plan.layout.regions, "http://127.0.0.1:9990")
         }
         PlanBackend::Kind => {
-            // The exact operations the kind backend performs, from the code that performs them.
-            let config = args
+            // The exact operations the kind backend performs, from the code that performs them,
+            // with the files where `c8dr clusters up` and `c8dr run` write them.
+            let report_dir = args
+                .report_dir
+                .clone()
+                .unwrap_or_else(|| super::run::default_report_dir(&plan));
+            let config = args.kind.config(&super::run::kind_run_dir(&report_dir))?;
+            let clusters = args
                 .kind
-                .config(std::path::Path::new("c8dr-reports/kind-run"))?;
-            let mut plan = plan;
-            for note in c8dr_kind::adapt_plan(&config, &mut plan) {
-                println!("# {note}");
-            }
-            for line in c8dr_kind::drill_commands(&config, &plan) {
+                .config(std::path::Path::new(crate::kind_args::CLUSTERS_RUN_DIR))?;
+            for line in c8dr_kind::drill_commands_with_clusters(&config, &clusters, &plan) {
                 println!("{line}");
             }
             return Ok(exit_code::PASSED);

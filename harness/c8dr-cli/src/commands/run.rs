@@ -75,11 +75,17 @@ async fn drive<P: Platform>(plan: &Plan, args: &RunArgs, drive: Drive<'_, P>) ->
     }
 }
 
+/// `--report-dir` when not given: `c8dr-reports/<scenario>-lost<region>`.
+pub(crate) fn default_report_dir(plan: &Plan) -> PathBuf {
+    PathBuf::from("c8dr-reports").join(format!("{}-lost{}", plan.name, plan.lost_region.0))
+}
+
 pub(crate) async fn run(args: RunArgs) -> Result<i32, CliError> {
     let mut plan = load_plan(&args.scenario)?;
-    let report_dir = args.report_dir.clone().unwrap_or_else(|| {
-        PathBuf::from("c8dr-reports").join(format!("{}-lost{}", plan.name, plan.lost_region.0))
-    });
+    let report_dir = args
+        .report_dir
+        .clone()
+        .unwrap_or_else(|| default_report_dir(&plan));
     if args.virtual_time && args.backend != RunBackend::Twin {
         return Err(CliError::Usage(
             "--virtual-time needs the embedded twin: other backends keep their own clock"
@@ -147,7 +153,7 @@ async fn run_on_kind(
     args: &RunArgs,
     report_dir: &Path,
 ) -> Result<Option<RunReport>, CliError> {
-    let config = args.kind.config(&report_dir.join("kind-run"))?;
+    let config = args.kind.config(&kind_run_dir(report_dir))?;
     let notes = c8dr_kind::adapt_plan(&config, plan);
     for note in &notes {
         println!("note: {note}");
@@ -209,6 +215,11 @@ async fn run_on_kind(
     }
     backend.shutdown().await;
     Ok(Some(report))
+}
+
+/// Where the kind backend of a run writes its generated files.
+pub(crate) fn kind_run_dir(report_dir: &Path) -> PathBuf {
+    report_dir.join("kind-run")
 }
 
 /// Write the reports and turn the outcome into the exit code.

@@ -44,7 +44,7 @@ use c8dr_kind::reach::Attempt;
 use c8dr_kind::runner::{CommandOutput, RecordingRunner};
 use c8dr_kind::{
     KindBackend, KindConfig, KubeFactory, LossRealisation, SnapshotStore, Timeouts, clusters_down,
-    clusters_up, drill_commands, expectation_commands,
+    clusters_up, drill_commands, expectation_commands, observed_by_backend,
 };
 use serde_json::Value;
 
@@ -215,7 +215,7 @@ async fn drive(lost: u8, config: KindConfig, connections_survive_policies: bool)
                     operate,
                     tasklist,
                 } => {
-                    fake.record(Event::Expectation(format!("webApps of {region}: release")));
+                    fake.record(Event::Listed(format!("webApps of {region}: release")));
                     let release = within(&fake, "release", backend.release(*region))
                         .await
                         .unwrap_or_else(|e| panic!("release: {e}\n{}", dump(&fake)));
@@ -544,11 +544,29 @@ fn kube_needs(call: &KubeCall) -> Vec<Need> {
             })]
         }
         ("GET", "pods", false) => {
+            // A port-forward resolving its Service's pods, or a release read listing a
+            // StatefulSet's pods by its selector.
             let prefix = format!("kubectl --context {ctx} port-forward services/");
             let in_ns = format!(" -n {ns}");
-            vec![need(&shown, false, move |l, _| {
-                l.starts_with(&prefix) && l.contains(&in_ns)
+            let by_selector = selector.map(|s| format!("{k} get pods -l {s}"));
+            vec![need(&shown, false, move |l, b| {
+                (l.starts_with(&prefix) && l.contains(&in_ns))
+                    || by_selector
+                        .as_ref()
+                        .is_some_and(|line| wild(command_part(l), line, false, b))
             })]
+        }
+        ("GET", "secrets", false) if selector.is_some() => {
+            let line = format!("{k} get secrets -l {}", selector.unwrap_or_default());
+            vec![need(&shown, false, move |l, _| command_part(l) == line)]
+        }
+        ("GET", "statefulsets", true) => {
+            let line = format!("{k} get statefulset {name}");
+            vec![need(&shown, false, move |l, _| command_part(l) == line)]
+        }
+        ("GET", "configmaps", true) => {
+            let line = format!("{k} get configmap {name}");
+            vec![need(&shown, false, move |l, _| command_part(l) == line)]
         }
         _ => never("no kubectl line in the plan corresponds to this call"),
     }
@@ -558,9 +576,7 @@ fn kube_needs(call: &KubeCall) -> Vec<Need> {
 fn needs(event: &Event) -> Vec<Need> {
     let shown = event.render();
     match event {
-        Event::Section(_) | Event::Expectation(_) | Event::Listed(_) | Event::Answer(_) => {
-            Vec::new()
-        }
+        Event::Section(_) | Event::Listed(_) | Event::Answer(_) => Vec::new(),
         Event::Command(line) => {
             let line = line.clone();
             vec![need(&shown, true, move |l, b| {
@@ -613,9 +629,8 @@ fn needs(event: &Event) -> Vec<Need> {
         } => {
             let prefix = format!("kubectl --context {context} port-forward services/");
             let path = request.strip_prefix("GET ").unwrap_or(request);
-            let curl = format!(
-                " -n {namespace} & curl -u demo:<redacted> -L 'http://localhost:8080{path}'"
-            );
+            let curl =
+                format!(" -n {namespace} & curl -u demo:demo -L 'http://localhost:8080{path}'");
             let authorized = *authorized;
             vec![need(&shown, false, move |l, _| {
                 authorized && l.starts_with(&prefix) && command_part(l).ends_with(&curl)
@@ -706,28 +721,43 @@ fn plan_sections(lines: &[String]) -> BTreeMap<String, PlanSection> {
     sections
 }
 
-/// The run's platform events by section (reads for expectations the plan does not list left
-/// out).
+/// The run's platform events by section (every read the backend makes for an expectation
+/// included: the plan lists them all).
 fn run_sections(events: &[Event]) -> Vec<(String, Vec<Event>)> {
     let mut sections: Vec<(String, Vec<Event>)> = Vec::new();
-    let mut reading = false;
     for event in events {
         match event {
-            Event::Section(name) => {
-                sections.push((name.clone(), Vec::new()));
-                reading = false;
-            }
-            Event::Expectation(_) => reading = true,
-            Event::Listed(_) => reading = false,
-            other if !reading => {
+            Event::Section(name) => sections.push((name.clone(), Vec::new())),
+            other => {
                 if let Some((_, section)) = sections.last_mut() {
                     section.push(other.clone());
                 }
             }
-            _ => {}
         }
     }
     sections
+}
+
+/// The plan's lines of a step that the engine sends through the HTTP clients (API actions and
+/// the expectations it observes through the APIs), not the backend.
+fn api_lines(run: &Run, section: &str) -> Vec<String> {
+    let target = c8dr_kind::command_target(&run.config);
+    let mut lines = Vec::new();
+    for (_, step) in run.plan.steps().filter(|(_, s)| s.id == section) {
+        if let Some(action) = &step.action
+            && c8dr_kind::platform_commands(&run.config, &run.plan, action).is_none()
+        {
+            lines.extend(c8dr_core::render::action_commands(
+                &run.plan, action, &target,
+            ));
+        }
+        for expectation in &step.expectations {
+            if !observed_by_backend(expectation) {
+                lines.extend(expectation_commands(&run.config, &run.plan, expectation));
+            }
+        }
+    }
+    lines
 }
 
 fn check_against_plan(run: &Run) {
@@ -736,16 +766,14 @@ fn check_against_plan(run: &Run) {
     // The test's own reachability checks: what the plan would print for `isolated: {from, to}`.
     for (name, from, to) in &run.reach_checks {
         let mut listed = vec![format!("## {name}")];
-        listed.extend(
-            expectation_commands(
-                &run.config,
-                &Expectation::Isolated {
-                    from: *from,
-                    to: *to,
-                },
-            )
-            .expect("the kind backend observes isolated itself"),
-        );
+        listed.extend(expectation_commands(
+            &run.config,
+            &run.plan,
+            &Expectation::Isolated {
+                from: *from,
+                to: *to,
+            },
+        ));
         let section = plan_sections(&listed)
             .into_values()
             .next()
@@ -776,10 +804,7 @@ fn check_against_plan(run: &Run) {
                         | Action::RecreateRegion { .. }
                         | Action::Deploy { .. }
                 )
-            ) || s
-                .expectations
-                .iter()
-                .any(|e| matches!(e, Expectation::Isolated { .. }))
+            ) || s.expectations.iter().any(observed_by_backend)
         })
         .map(|(_, s)| s.id.clone())
         .chain(["setup".to_owned(), "teardown".to_owned()])
@@ -799,12 +824,15 @@ fn check_against_plan(run: &Run) {
             continue;
         }
         let matched = embed(&section, &plan.lines, &all, &mut node_ips.clone());
+        // The engine's own API calls (API actions, expectations it observes through the HTTP
+        // clients) are not the backend's: this test does not make them.
+        let api = api_lines(run, &section);
         let skipped: Vec<&String> = plan
             .lines
             .iter()
             .zip(&matched)
             .zip(&plan.conditional)
-            .filter(|((l, m), c)| !**m && !**c && !l.starts_with('#'))
+            .filter(|((l, m), c)| !**m && !**c && !l.starts_with('#') && !api.contains(*l))
             .map(|((l, _), _)| l)
             .collect();
         assert!(

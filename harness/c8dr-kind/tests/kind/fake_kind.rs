@@ -61,11 +61,9 @@ pub enum Event {
     /// The test entered a part of the drill: `setup`, a step id, `teardown`, or a reachability
     /// check of its own (`reach <from> <to> <when>`).
     Section(String),
-    /// The test asks the backend what an expectation needs, which the plan does not list
-    /// (`release` for `webApps`).
-    Expectation(String),
-    /// The test asks the backend what an expectation needs, which the plan lists in the step
-    /// (`reachable` for `isolated`): what follows is checked against the step's lines.
+    /// The test asks the backend what an expectation needs (`reachable` for `isolated`,
+    /// `release` for `webApps`), which the plan lists in the step: what follows is checked
+    /// against the step's lines.
     Listed(String),
     /// What the backend answered.
     Answer(String),
@@ -160,7 +158,6 @@ impl Event {
     pub fn render(&self) -> String {
         match self {
             Event::Section(name) => format!("## {name}"),
-            Event::Expectation(what) => format!("### expectation {what}"),
             Event::Listed(what) => format!("### expectation {what} (listed in the plan)"),
             Event::Answer(what) => format!("  -> {what}"),
             Event::Command(line) => format!("$ {line}"),
