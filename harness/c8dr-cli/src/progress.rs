@@ -255,6 +255,10 @@ impl EventSink for Progress {
                         "PASSED: {passed} of {steps} steps in {}",
                         duration(report.duration_ms)
                     ),
+                    // The recovery objectives judge the whole run, not a step.
+                    Some(failure) if failure.step_id.is_empty() => {
+                        format!("FAILED: {}: {}", failure.step, failure.reason)
+                    }
                     Some(failure) => format!(
                         "{}: step {} `{}` (stage {}): {}",
                         if report.outcome == Outcome::Errored {

@@ -62,11 +62,16 @@ pub fn to_markdown(report: &RunReport) -> String {
     );
     if let Some(failure) = &report.failure {
         let _ = writeln!(md);
-        let _ = writeln!(
-            md,
-            "**Failed at step {} `{}`** (stage {}): {}",
-            failure.step_id, failure.step, failure.stage, failure.reason
-        );
+        if failure.step_id.is_empty() {
+            // The recovery objectives judge the whole run, not a step.
+            let _ = writeln!(md, "**Failed: {}**: {}", failure.step, failure.reason);
+        } else {
+            let _ = writeln!(
+                md,
+                "**Failed at step {} `{}`** (stage {}): {}",
+                failure.step_id, failure.step, failure.stage, failure.reason
+            );
+        }
     }
     let recovery = &report.recovery;
     let _ = writeln!(md);

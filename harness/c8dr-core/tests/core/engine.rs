@@ -1372,6 +1372,11 @@ async fn a_missed_objective_fails_a_run_whose_steps_passed_and_is_a_junit_failur
         xml.contains("objective rpo 0 lost not met: 2 of 2 acknowledged instance(s) lost"),
         "{xml}"
     );
+    let md = c8dr_core::report::to_markdown(&report);
+    assert!(
+        md.contains("**Failed: recovery objectives**: objective rpo 0 lost not met: "),
+        "{md}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
