@@ -6,6 +6,7 @@ mod drill;
 mod invalid_input;
 mod mutate;
 mod objectives;
+mod oracle;
 mod page_replay;
 mod rehearsal;
 mod report_html;
