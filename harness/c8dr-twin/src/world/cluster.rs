@@ -1012,12 +1012,28 @@ impl World {
 
     /// Validates, simulates and (unless `dry_run`) starts a change; the
     /// `PlannedOperationsResponse`.
+    ///
+    /// The coordinator's order (`ConfigurationChangeCoordinatorImpl.applyOrDryRun`, 8.8-era):
+    /// the request transformer's errors (400) come first, then an empty plan answers 202 with
+    /// nothing to do, and only then the validation of §1.3: another change pending (409,
+    /// dry runs and forced requests included), then the simulation (400).
     fn submit(
         &mut self,
         coordinator: u32,
         ops: Result<Vec<Operation>, String>,
         dry_run: bool,
     ) -> Result<Value, ManagementError> {
+        let ops = ops.map_err(ManagementError::InvalidRequest)?;
+        let current = self.cluster.brokers_json();
+        if ops.is_empty() {
+            let last_change_id = self.cluster.last_change.as_ref().map_or(0, |c| c.id);
+            return Ok(json!({
+                "changeId": last_change_id,
+                "currentTopology": current,
+                "plannedChanges": [],
+                "expectedTopology": current,
+            }));
+        }
         if let Some(p) = &self.cluster.pending {
             return Err(ManagementError::ConcurrentModification(format!(
                 "Cannot apply configuration change. Another configuration change [ClusterConfiguration[version={}, pendingChanges=Optional[ClusterChangePlan[id={}, status=IN_PROGRESS, pendingOperations={}]]]] is in progress.",
@@ -1026,24 +1042,14 @@ impl World {
                 p.pending.len()
             )));
         }
-        let ops = ops.map_err(ManagementError::InvalidRequest)?;
         let expected = self
             .cluster
             .simulate(&ops, self.now)
             .map_err(ManagementError::InvalidRequest)?;
-        let current = self.cluster.brokers_json();
         let planned: Vec<Value> = ops.iter().map(Operation::to_json).collect();
-        let change_id = if ops.is_empty() {
-            self.cluster.last_change.as_ref().map_or(0, |c| c.id)
-        } else {
-            self.cluster.version + 1
-        };
-        let expected_json = if ops.is_empty() {
-            current.clone()
-        } else {
-            expected.brokers_json()
-        };
-        if !ops.is_empty() && !dry_run {
+        let change_id = self.cluster.version + 1;
+        let expected_json = expected.brokers_json();
+        if !dry_run {
             self.cluster.version += 1;
             self.cluster.pending = Some(PendingChange {
                 id: self.cluster.version,
@@ -1156,6 +1162,19 @@ impl World {
         if add.intersection(remove).next().is_some() {
             return Err("Cannot add and remove the same member in the same request".to_owned());
         }
+        let current: BTreeSet<u32> = self.cluster.members.keys().copied().collect();
+        let target: BTreeSet<u32> = match count {
+            Some(n) => (0..n).collect(),
+            None => current
+                .union(add)
+                .copied()
+                .filter(|b| !remove.contains(b))
+                .collect(),
+        };
+        // `PartitionReassignRequestTransformer` checks the member set before the counts.
+        if target.is_empty() {
+            return Err("Cannot reassign partitions if no brokers are provided".to_owned());
+        }
         let current_count = self.cluster.partition_count();
         if let Some(new_count) = partitions.count {
             if new_count < current_count {
@@ -1169,15 +1188,6 @@ impl World {
                 );
             }
         }
-        let current: BTreeSet<u32> = self.cluster.members.keys().copied().collect();
-        let target: BTreeSet<u32> = match count {
-            Some(n) => (0..n).collect(),
-            None => current
-                .union(add)
-                .copied()
-                .filter(|b| !remove.contains(b))
-                .collect(),
-        };
         self.cluster
             .scale_ops(&target, partitions.replication_factor)
     }

@@ -20,5 +20,6 @@ mod replay_engine;
 mod routing;
 mod topology;
 mod usertasks;
+mod validation;
 mod webapps;
 mod workload;
