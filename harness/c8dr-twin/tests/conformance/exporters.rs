@@ -214,3 +214,36 @@ async fn s1_7_initialize_from_copies_the_position() {
     }
     assert_eq!(position(&s, 1, "camundaregion0"), 2);
 }
+
+/// §1.7: enabling an exporter id that is not in the dynamic configuration is accepted by
+/// validation; what 8.8 does on applying it without a static configuration is unverified
+/// (the contract's guess: the apply fails and the change hangs). The twin's documented choice:
+/// an exporter without a modelled target opens, so the change completes and the exporter is
+/// listed `ENABLED`.
+#[tokio::test]
+async fn s1_7_enabling_an_exporter_without_static_configuration_completes() {
+    let env = Env::start().await;
+    let m = env.mgmt(0);
+    let a = env.post(m, "/actuator/exporters/foo/enable", None).await;
+    assert_eq!(a.status, 202, "{}", a.text);
+    assert_eq!(a.json()["changeId"], 2);
+    let ops = a.json()["plannedChanges"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(ops.len(), 32, "one per member and partition");
+    assert!(
+        ops.iter()
+            .all(|op| op["operation"] == "PARTITION_ENABLE_EXPORTER" && op["exporterId"] == "foo")
+    );
+    env.wait_change(0, 2).await;
+    let listed = env.exporters(0).await;
+    assert!(
+        listed
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|e| *e == json!({"exporterId": "foo", "status": "ENABLED"})),
+        "{listed}"
+    );
+}
