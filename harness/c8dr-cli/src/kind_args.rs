@@ -36,7 +36,9 @@ pub(crate) struct KindArgs {
     pub(crate) kubeconfig: Option<PathBuf>,
 
     /// Use this kube context for a region, as `REGION=CONTEXT` (for example `0=staging-east`).
-    /// Contexts other than `kind-c8dr-*` must also be named with `--allow-context`.
+    /// Contexts other than `kind-c8dr-*` must also be named with `--allow-context`. What acts on
+    /// c8dr's own kind clusters is then refused for that region: `clusters up|down`, and the
+    /// loss modes `node-pause` and `cluster-delete`.
     #[arg(long = "context", value_name = "REGION=CONTEXT")]
     pub(crate) contexts: Vec<String>,
 

@@ -16,7 +16,7 @@ use tokio::sync::Mutex;
 use url::Url;
 
 use crate::artifacts::{DrillShape, SnapshotEndpoint};
-use crate::config::{KindConfig, SnapshotStore};
+use crate::config::{KindConfig, LossRealisation, SnapshotStore};
 use crate::error::KindError;
 use crate::exec::{ContainerHooks, Executor, Journal, TopologySource};
 use crate::kube::{KubeClients, KubeFactory};
@@ -85,6 +85,12 @@ pub async fn clusters_up(
     factory: Arc<dyn KubeFactory>,
 ) -> Result<ClustersReady, KindError> {
     config.validate()?;
+    let all: Vec<RegionId> = config.region_ids().collect();
+    config.refuse_with_overridden_context(
+        "c8dr clusters up",
+        &all,
+        "it creates, routes and probes c8dr's own kind clusters only; run it without --context (other clusters are prepared by their owners)",
+    )?;
     let clients = KubeClients::new(config.clone(), factory);
     let mut executor = Executor {
         config,
@@ -149,6 +155,12 @@ pub async fn clusters_down(
     runner: &dyn CommandRunner,
 ) -> Result<Journal, KindError> {
     config.validate()?;
+    let all: Vec<RegionId> = config.region_ids().collect();
+    config.refuse_with_overridden_context(
+        "c8dr clusters down",
+        &all,
+        "it deletes c8dr's own kind clusters; run it without --context",
+    )?;
     let mut journal = Journal::default();
     for op in ops::clusters_down_ops(config) {
         journal
@@ -258,6 +270,13 @@ impl KindBackend {
         factory: Arc<dyn KubeFactory>,
     ) -> Result<Self, KindError> {
         config.validate()?;
+        // Refused before anything is touched: a loss that acts on kind itself while the kube
+        // calls go elsewhere.
+        for (_, step) in plan.steps() {
+            if let Some(c8dr_core::plan::Action::LoseRegion { region, mode }) = &step.action {
+                refuse_loss_with_overridden_context(&config, *region, config.realisation(*mode))?;
+            }
+        }
         let clients = Arc::new(KubeClients::new(config.clone(), factory));
         let mut forwarders = Vec::new();
         let mut endpoints = Vec::new();
@@ -507,12 +526,16 @@ impl KindBackend {
 
     async fn lose(&self, region: RegionId, mode: LossMode) -> Result<PlatformOutcome, KindError> {
         let realisation = self.config.realisation(mode);
+        refuse_loss_with_overridden_context(&self.config, region, realisation)?;
         tracing::info!("{}", ops::target_line(&self.config, region, realisation));
         let ops = ops::lose_ops(&self.config, region, realisation);
         let journal = self.executor_run(&ops).await?;
         let mut state = self.state.lock().await;
-        if realisation == crate::config::LossRealisation::ClusterDelete {
+        if realisation == LossRealisation::ClusterDelete {
             self.clients.invalidate(&self.config.context(region));
+            // A recreated cluster's node gets a new address: it must be learned again.
+            let placeholder = Facts::placeholders(&self.config).node_ips[region.index()].clone();
+            state.facts.learn(region, placeholder);
             // Gone with its cluster.
             state.probes.remove(&region);
         }
@@ -652,6 +675,23 @@ impl Platform for KindBackend {
             }),
         }
     }
+}
+
+/// `node-pause` and `cluster-delete` act on the `c8dr-region*` kind node and cluster: refused
+/// when `--context` sends the region's kube calls elsewhere.
+fn refuse_loss_with_overridden_context(
+    config: &KindConfig,
+    region: RegionId,
+    realisation: LossRealisation,
+) -> Result<(), KindError> {
+    if realisation == LossRealisation::NetworkPolicy {
+        return Ok(());
+    }
+    config.refuse_with_overridden_context(
+        &format!("--loss-mode {realisation} (the loss of {region})"),
+        &[region],
+        "use --loss-mode network-policy, which acts through the region's kube context",
+    )
 }
 
 /// Read a gateway's cluster and exporter state for diagnostics.

@@ -96,20 +96,6 @@ pub fn docker_pull(image: &str) -> Invocation {
     Invocation::new("docker", ["pull", image])
 }
 
-/// `docker inspect` printing a node's address on the shared `kind` network.
-#[must_use]
-pub fn docker_node_ip(node: &str) -> Invocation {
-    Invocation::new(
-        "docker",
-        [
-            "inspect",
-            "--format",
-            "{{ .NetworkSettings.Networks.kind.IPAddress }}",
-            node,
-        ],
-    )
-}
-
 /// `docker exec <node> ip route replace <cidr> via <gateway>` (idempotent).
 #[must_use]
 pub fn docker_route(node: &str, cidr: &str, via: &str) -> Invocation {

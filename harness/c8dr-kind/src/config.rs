@@ -113,6 +113,9 @@ pub struct Timeouts {
     /// the wait for a probe pod it had to create, and (rounded up to whole seconds) the
     /// connection attempt inside the probe (`timeout <s> wget ...`).
     pub probe: Duration,
+    /// A read-only Kubernetes call whose API server may not answer at all (a paused node's
+    /// accepts the connection and never answers): node addresses, diagnostics.
+    pub kube_read: Duration,
 }
 
 impl Default for Timeouts {
@@ -126,6 +129,7 @@ impl Default for Timeouts {
             command: Duration::from_secs(600),
             port_forward: Duration::from_secs(10),
             probe: Duration::from_secs(5),
+            kube_read: Duration::from_secs(10),
         }
     }
 }
@@ -357,6 +361,48 @@ impl KindConfig {
             .get(region.index())
             .and_then(Clone::clone)
             .unwrap_or_else(|| format!("kind-{}", self.cluster_name(region)))
+    }
+
+    /// Whether `--context` points a region at another context than the one of c8dr's own kind
+    /// cluster (`kind-<cluster>`).
+    #[must_use]
+    pub fn context_overridden(&self, region: RegionId) -> bool {
+        self.context(region) != format!("kind-{}", self.cluster_name(region))
+    }
+
+    /// Refuse an operation that acts on c8dr's kind clusters or their node containers (kind,
+    /// `docker pause`, `docker exec`) when `--context` points a region elsewhere: the kube calls
+    /// would go to the overridden context while the operation hits `c8dr-region*`.
+    ///
+    /// # Errors
+    /// [`KindError::InvalidConfig`] naming the flag and the regions.
+    pub fn refuse_with_overridden_context(
+        &self,
+        operation: &str,
+        regions: &[RegionId],
+        hint: &str,
+    ) -> Result<(), KindError> {
+        let overridden: Vec<String> = regions
+            .iter()
+            .filter(|r| self.context_overridden(**r))
+            .map(|r| {
+                format!(
+                    "--context {}={} (kind would act on {})",
+                    r.0,
+                    self.context(*r),
+                    self.cluster_name(*r)
+                )
+            })
+            .collect();
+        if overridden.is_empty() {
+            return Ok(());
+        }
+        Err(KindError::InvalidConfig {
+            message: format!(
+                "{operation} acts on c8dr's own kind clusters and node containers, not on kube contexts, so it is refused with {}: {hint}",
+                overridden.join(", ")
+            ),
+        })
     }
 
     /// Namespace of a region's release.

@@ -148,6 +148,18 @@ pub enum KindError {
         /// The deadline.
         timeout: Duration,
     },
+    /// A node address is needed but was never learned: c8dr never applies a placeholder.
+    #[error(
+        "the node addresses of {region} ({context}) are not known (its Node objects could not be read), so {purpose} cannot be built; refusing to use a placeholder"
+    )]
+    NodeAddressUnknown {
+        /// Region.
+        region: RegionId,
+        /// Kube context.
+        context: String,
+        /// What needed them.
+        purpose: &'static str,
+    },
     /// The snapshot store could not be started or prepared.
     #[error("could not {operation} the snapshot store")]
     SnapshotStore {

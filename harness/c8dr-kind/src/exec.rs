@@ -182,31 +182,18 @@ impl Executor<'_> {
                     .operations
                     .extend(op.render(self.config, &self.facts));
             }
-            Operation::Discover => {
-                for (index, invocation) in crate::ops::discover_invocations(self.config)
-                    .iter()
-                    .enumerate()
-                {
-                    self.journal.operations.push(invocation.to_string());
-                    // A node that does not exist (its cluster was deleted) keeps its placeholder.
-                    match self
-                        .runner
-                        .run(invocation, self.config.timeouts.command)
-                        .await
-                    {
-                        Ok(output) if output.success() && !output.stdout.trim().is_empty() => {
-                            if let Some(slot) = self.facts.node_ips.get_mut(index) {
-                                *slot = output.stdout.trim().to_owned();
-                            }
-                        }
-                        Ok(output) => {
-                            tracing::debug!(command = %invocation, stderr = %output.stderr.trim(), "node not found")
-                        }
-                        Err(error) => return Err(error),
-                    }
+            Operation::Discover { regions } => {
+                for &region in regions {
+                    self.discover(region).await?;
                 }
             }
             Operation::Routes { region, peer } => {
+                // Never `ip route ... via <placeholder>`.
+                self.facts.require_node_addresses(
+                    self.config,
+                    *peer,
+                    "the routes to its subnets",
+                )?;
                 for invocation in
                     crate::ops::route_invocations(self.config, *region, *peer, &self.facts)
                 {
@@ -257,6 +244,39 @@ impl Executor<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Learn a region's node addresses from its Node objects (bounded by
+    /// `Timeouts::kube_read`). A cluster that does not answer keeps what was learned before (a
+    /// paused node keeps its address); with nothing learned, the failure is the error.
+    async fn discover(&mut self, region: RegionId) -> Result<(), KindError> {
+        let ctx = self.config.context(region);
+        self.journal
+            .operations
+            .push(crate::ops::discover_line(self.config, region));
+        let clients = self.clients;
+        let learned = answer_within(self.config.timeouts.kube_read, "list nodes", &ctx, async {
+            let client = clients.get(&ctx).await?;
+            k::node_internal_ips(&client, &ctx).await
+        })
+        .await;
+        match learned {
+            Ok(ips) => {
+                tracing::debug!(%region, context = %ctx, ?ips, "node addresses");
+                self.facts.learn(region, ips);
+                Ok(())
+            }
+            Err(error) if self.facts.node_addresses(region).is_some() => {
+                let note = format!(
+                    "the node addresses of {region} could not be read again ({error}); using those learned before: {}",
+                    self.facts.node_ips[region.index()].join(", ")
+                );
+                tracing::debug!("{note}");
+                self.journal.notes.push(note);
+                Ok(())
+            }
+            Err(error) => Err(error),
+        }
     }
 
     /// Look the probe up, create it when missing, and wait until it runs (a deadline of its

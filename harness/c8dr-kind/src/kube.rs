@@ -10,7 +10,7 @@ use futures::future::BoxFuture;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Event, Namespace, PersistentVolumeClaim, Pod, Secret, Service,
+    ConfigMap, Event, Namespace, Node, PersistentVolumeClaim, Pod, Secret, Service,
 };
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -895,6 +895,43 @@ pub async fn release_status(
         rollout_complete,
         revision,
     }))
+}
+
+/// The `InternalIP` addresses of a cluster's nodes (`status.addresses`), nodes by name. On kind
+/// a node's `InternalIP` is its container's address on the `kind` Docker network.
+///
+/// # Errors
+/// The API call failed, or no node has an `InternalIP`.
+pub async fn node_internal_ips(client: &Client, context: &str) -> Result<Vec<String>, KindError> {
+    let nodes: Api<Node> = Api::all(client.clone());
+    tracing::debug!(context, "list nodes");
+    let mut list = nodes
+        .list(&ListParams::default())
+        .await
+        .map_err(call_err("list nodes", context, ""))?
+        .items;
+    list.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+    let ips: Vec<String> = list
+        .iter()
+        .flat_map(|node| {
+            node.status
+                .as_ref()
+                .and_then(|s| s.addresses.clone())
+                .unwrap_or_default()
+        })
+        .filter(|address| address.type_ == "InternalIP")
+        .map(|address| address.address)
+        .collect();
+    if ips.is_empty() {
+        return Err(KindError::Unexpected {
+            what: format!("the nodes of {context}"),
+            detail: format!(
+                "{} node(s), none with an InternalIP address in status.addresses",
+                list.len()
+            ),
+        });
+    }
+    Ok(ips)
 }
 
 /// Pods of a namespace (for diagnostics).

@@ -37,9 +37,14 @@ pub enum Operation {
     IfLossNotProved(Vec<Operation>),
     /// A line for the reader (printed as a comment).
     Note(String),
-    /// Learn every node's address on the `kind` network (`docker inspect`); later operations
-    /// use what it finds.
-    Discover,
+    /// Learn the `InternalIP` addresses of the nodes of `regions` from their Node objects
+    /// (kube-rs; on kind, each node container's address on the `kind` network); later
+    /// operations use what it finds. A cluster whose API server does not answer in time keeps
+    /// the addresses learned before (a paused node's); with none learned, it is an error.
+    Discover {
+        /// Regions whose nodes are looked up.
+        regions: Vec<RegionId>,
+    },
     /// Make sure the region's probe pod runs: look it up, create it when missing, wait until it
     /// runs. The probes stay until the backend's shutdown. With `peer`, a cluster whose API
     /// server cannot be reached is not an error: the connection attempt that follows decides.
@@ -50,7 +55,7 @@ pub enum Operation {
         peer: bool,
     },
     /// Routes on `region`'s node to `peer`'s pod and service subnets via `peer`'s node address
-    /// (known after [`Operation::Discover`]).
+    /// (known after [`Operation::Discover`]; unknown, it is an error).
     Routes {
         /// Region whose node gets the routes.
         region: RegionId,
@@ -361,9 +366,9 @@ impl Operation {
         match self {
             Operation::Command(invocation) => vec![invocation.to_string()],
             Operation::Note(note) => vec![format!("# {note}")],
-            Operation::Discover => discover_invocations(config)
+            Operation::Discover { regions } => regions
                 .iter()
-                .map(ToString::to_string)
+                .map(|region| discover_line(config, *region))
                 .collect(),
             Operation::Routes { region, peer } => route_invocations(config, *region, *peer, facts)
                 .iter()
@@ -515,13 +520,14 @@ pub fn render_all(config: &KindConfig, facts: &Facts, ops: &[Operation]) -> Vec<
     ops.iter().flat_map(|op| op.render(config, facts)).collect()
 }
 
-/// `docker inspect` of every node.
+/// The `kubectl` equivalent of learning a region's node addresses ([`Operation::Discover`]).
 #[must_use]
-pub fn discover_invocations(config: &KindConfig) -> Vec<Invocation> {
-    config
-        .region_ids()
-        .map(|r| commands::docker_node_ip(&config.node_name(r)))
-        .collect()
+pub fn discover_line(config: &KindConfig, region: RegionId) -> String {
+    format!(
+        "kubectl --context {} get nodes -o jsonpath='{{.items[*].status.addresses[?(@.type==\"InternalIP\")].address}}'  # no answer within {} (paused node): the addresses learned before are kept",
+        config.context(region),
+        go_duration(config.timeouts.kube_read)
+    )
 }
 
 /// The two routes on `region`'s node towards `peer`.
@@ -551,8 +557,13 @@ pub fn route_invocations(
 /// What the backend has learned about the clusters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Facts {
-    /// Node IP on the `kind` network, indexed by region.
-    pub node_ips: Vec<String>,
+    /// `InternalIP` of every node, indexed by region (a kind cluster has one node, whose address
+    /// on the `kind` network this is). Placeholders (`<...>`) until learned.
+    pub node_ips: Vec<Vec<String>>,
+}
+
+fn is_placeholder(value: &str) -> bool {
+    value.starts_with('<')
 }
 
 impl Facts {
@@ -562,18 +573,54 @@ impl Facts {
         Self {
             node_ips: config
                 .region_ids()
-                .map(|r| format!("<ip of {}>", config.node_name(r)))
+                .map(|r| vec![format!("<ip of {}>", config.node_name(r))])
                 .collect(),
         }
     }
 
-    /// The node IP of a region.
+    /// The node IP of a region (the first node's; a kind cluster has one), or its placeholder.
     #[must_use]
     pub fn node_ip(&self, region: RegionId) -> String {
         self.node_ips
             .get(region.index())
+            .and_then(|ips| ips.first())
             .cloned()
             .unwrap_or_else(|| format!("<ip of region{}>", region.0))
+    }
+
+    /// Every node address of a region, when all are known (learned, not placeholders).
+    #[must_use]
+    pub fn node_addresses(&self, region: RegionId) -> Option<&[String]> {
+        self.node_ips
+            .get(region.index())
+            .filter(|ips| !ips.is_empty() && !ips.iter().any(|ip| is_placeholder(ip)))
+            .map(Vec::as_slice)
+    }
+
+    /// Record the addresses learned for a region.
+    pub fn learn(&mut self, region: RegionId, ips: Vec<String>) {
+        if self.node_ips.len() <= region.index() {
+            self.node_ips.resize(region.index() + 1, Vec::new());
+        }
+        self.node_ips[region.index()] = ips;
+    }
+
+    /// Every node address of a region, or the error that forbids using a placeholder.
+    ///
+    /// # Errors
+    /// [`crate::error::KindError::NodeAddressUnknown`].
+    pub fn require_node_addresses(
+        &self,
+        config: &KindConfig,
+        region: RegionId,
+        purpose: &'static str,
+    ) -> Result<&[String], crate::error::KindError> {
+        self.node_addresses(region)
+            .ok_or_else(|| crate::error::KindError::NodeAddressUnknown {
+                region,
+                context: config.context(region),
+                purpose,
+            })
     }
 }
 
@@ -659,6 +706,14 @@ pub fn faults_applied_by(ops: &[Operation]) -> Vec<AppliedFault> {
 /// The line saying what is about to be hit, printed before any fault is applied.
 #[must_use]
 pub fn target_line(config: &KindConfig, region: RegionId, realisation: LossRealisation) -> String {
+    if config.context_overridden(region) {
+        // Not one of c8dr's kind clusters: name only what the kube calls reach.
+        return format!(
+            "target: {region} = context {} (--context), namespace {}; loss realised as {realisation}",
+            config.context(region),
+            config.namespace(region)
+        );
+    }
     format!(
         "target: {region} = cluster {} (context {}, node {}), namespace {}; loss realised as {realisation}",
         config.cluster_name(region),
@@ -698,7 +753,9 @@ pub fn fence_policy_for(
     let surviving = config.peer_of(lost);
     let network = config.network(lost)?;
     let addresses = LostAddresses {
-        node_ips: vec![facts.node_ip(lost)],
+        node_ips: facts
+            .require_node_addresses(config, lost, "the fence NetworkPolicy's ipBlock")?
+            .to_vec(),
         pod_subnet: network.pod_subnet.clone(),
         service_subnet: network.service_subnet.clone(),
     };
@@ -721,7 +778,9 @@ pub fn lose_ops(
     });
     let mut ops = vec![
         Operation::Note(target_line(config, lost, realisation)),
-        Operation::Discover,
+        Operation::Discover {
+            regions: vec![lost],
+        },
     ];
     match realisation {
         LossRealisation::NetworkPolicy => {
@@ -837,7 +896,9 @@ pub fn connect_ops(
     config: &KindConfig,
     regions: &[RegionId],
 ) -> Result<Vec<Operation>, crate::error::KindError> {
-    let mut ops = vec![Operation::Discover];
+    let mut ops = vec![Operation::Discover {
+        regions: config.region_ids().collect(),
+    }];
     for region in config.region_ids() {
         ops.push(Operation::Routes {
             region,
@@ -1083,7 +1144,9 @@ pub fn recreate_ops(
         // off from the surviving region first.
         let fence = fence_op(config, region);
         extra_faults.extend(faults_applied_by(std::slice::from_ref(&fence)));
-        ops.push(Operation::Discover);
+        ops.push(Operation::Discover {
+            regions: vec![region],
+        });
         ops.push(fence);
         ops.push(Operation::Command(commands::docker_unpause(
             &config.node_name(region),

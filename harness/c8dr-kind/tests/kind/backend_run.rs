@@ -41,7 +41,7 @@ use c8dr_core::plan::{Action, Expectation, Plan};
 use c8dr_core::region::RegionId;
 use c8dr_kind::artifacts::{DrillShape, PROBE_NAME, probe_answer};
 use c8dr_kind::reach::Attempt;
-use c8dr_kind::runner::{CommandOutput, RecordingRunner};
+use c8dr_kind::runner::RecordingRunner;
 use c8dr_kind::{
     KindBackend, KindConfig, KubeFactory, LossRealisation, SnapshotStore, Timeouts, clusters_down,
     clusters_up, drill_commands, expectation_commands, observed_by_backend,
@@ -137,16 +137,7 @@ async fn drive(lost: u8, config: KindConfig, connections_survive_policies: bool)
     c8dr_kind::adapt_plan(&config, &mut plan);
     let per_region = DrillShape::of(&plan).layout.cluster_size / u32::from(config.regions);
     let fake = FakeKind::start(config.clone(), per_region, connections_survive_policies).await;
-    let mut recorder = RecordingRunner::new();
-    for region in config.region_ids() {
-        recorder = recorder.respond(
-            &format!(
-                "inspect --format '{{{{ .NetworkSettings.Networks.kind.IPAddress }}}}' {}",
-                config.node_name(region)
-            ),
-            CommandOutput::ok(format!("{}\n", FakeKind::node_ip(region.index()))),
-        );
-    }
+    let recorder = RecordingRunner::new();
     let runner = Arc::new(SimRunner::new(recorder.clone(), fake.clone()));
     let factory: Arc<dyn KubeFactory> = Arc::new(FakeFactory(fake.clone()));
     let mut journals = Vec::new();
@@ -556,6 +547,12 @@ fn kube_needs(call: &KubeCall) -> Vec<Need> {
                         .is_some_and(|line| wild(command_part(l), line, false, b))
             })]
         }
+        ("GET", "nodes", false) => {
+            let prefix = format!("kubectl --context {ctx} get nodes -o jsonpath=");
+            vec![need(&shown, false, move |l, _| {
+                command_part(l).starts_with(&prefix) && l.contains("InternalIP")
+            })]
+        }
         ("GET", "secrets", false) if selector.is_some() => {
             let line = format!("{k} get secrets -l {}", selector.unwrap_or_default());
             vec![need(&shown, false, move |l, _| command_part(l) == line)]
@@ -781,7 +778,7 @@ fn check_against_plan(run: &Run) {
         sections.insert(name.clone(), section);
     }
     // Placeholders are bound per section (a recreated probe pod has a new IP); the node IPs are
-    // what `docker inspect` printed.
+    // what the Node objects say.
     let node_ips: Bindings = run
         .config
         .region_ids()
@@ -972,12 +969,14 @@ async fn backend_runs_the_other_loss_realisations_and_the_proof_fallback_as_plan
     let shared = tempfile::tempdir().expect("temp dir");
     let store = shared.path().join("snapshots");
     // The paused API server never answers: the reachability probe gives up on it after its
-    // deadline (short here, to stay fast) and lets the connection attempt decide.
+    // deadline (short here, to stay fast) and lets the connection attempt decide, and the
+    // recreate keeps the node address learned before the pause (after its read deadline).
     let node_pause = KindConfig::default()
         .with_loss_mode(LossRealisation::NodePause)
         .with_snapshot_store(SnapshotStore::SharedDirectory(store.clone()))
         .with_timeouts(Timeouts {
             probe: Duration::from_millis(500),
+            kube_read: Duration::from_millis(500),
             ..Timeouts::default()
         });
     let run = drive(1, node_pause, false).await;

@@ -254,20 +254,21 @@ pub fn parse_path(path: &str) -> Option<Target> {
     let base = format!("/{}", segments.get(..prefix)?.join("/"));
     let rest = segments.get(prefix..)?;
     match rest {
-        ["namespaces"] => Some(Target {
-            collection: format!("{base}/namespaces"),
+        // Cluster-scoped: namespaces, nodes.
+        [resource] => Some(Target {
+            collection: format!("{base}/{resource}"),
             api_version,
-            resource: "namespaces".to_owned(),
+            resource: (*resource).to_owned(),
             namespace: None,
             name: None,
             subresource: None,
         }),
-        ["namespaces", ns] => Some(Target {
-            collection: format!("{base}/namespaces"),
+        [resource, name] => Some(Target {
+            collection: format!("{base}/{resource}"),
             api_version,
-            resource: "namespaces".to_owned(),
+            resource: (*resource).to_owned(),
             namespace: None,
-            name: Some((*ns).to_owned()),
+            name: Some((*name).to_owned()),
             subresource: None,
         }),
         ["namespaces", ns, resource, more @ ..] if more.len() <= 2 => Some(Target {
@@ -339,6 +340,7 @@ fn labels_match(object: &Value, selector: Option<&str>) -> bool {
 fn kind_of(resource: &str) -> &'static str {
     match resource {
         "namespaces" => "Namespace",
+        "nodes" => "Node",
         "pods" => "Pod",
         "services" => "Service",
         "secrets" => "Secret",
@@ -781,7 +783,7 @@ impl FakeKind {
         found
     }
 
-    /// The node IP of a region on the `kind` network, as `docker inspect` prints it.
+    /// The node IP of a region on the `kind` network: its Node's `InternalIP`.
     pub fn node_ip(region: usize) -> String {
         format!("172.18.0.{}", region + 2)
     }
@@ -1418,7 +1420,10 @@ impl FakeKind {
     // -----------------------------------------------------------------------------------------
     // What kind, helm and docker do
 
-    fn fresh_cluster(r: &mut Region) {
+    /// A cluster as `kind create cluster` leaves it: its one node (`<cluster>-control-plane`,
+    /// whose `InternalIP` is the container's address on the `kind` network), the system
+    /// namespaces and CoreDNS.
+    fn fresh_cluster(&self, r: &mut Region, region: usize) {
         r.exists = true;
         r.paused = false;
         r.objects.clear();
@@ -1440,6 +1445,17 @@ impl FakeKind {
                 json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
             );
         }
+        let node = self.config.node_name(Self::id(region));
+        r.objects
+            .entry("/api/v1/nodes".to_owned())
+            .or_default()
+            .insert(
+                node.clone(),
+                json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": node},
+                   "status": {"addresses": [
+                       {"type": "InternalIP", "address": Self::node_ip(region)},
+                       {"type": "Hostname", "address": node}]}}),
+            );
         r.objects
             .entry("/api/v1/namespaces/kube-system/configmaps".to_owned())
             .or_default()
@@ -1667,7 +1683,7 @@ impl FakeKind {
                         ),
                     ));
                 }
-                Self::fresh_cluster(r);
+                self.fresh_cluster(r, region);
                 None
             }
             ("kind", ["delete", "cluster", ..]) => {
@@ -1677,7 +1693,7 @@ impl FakeKind {
                 *r = Region::default();
                 None
             }
-            ("docker", ["inspect", .., node]) | ("docker", ["pause" | "unpause", node]) => {
+            ("docker", ["pause" | "unpause", node]) => {
                 let region = self.region_where(|r| self.config.node_name(r), node);
                 let Some(region) = region.filter(|r| state.regions[*r].exists) else {
                     return Some(CommandOutput::failed(

@@ -229,3 +229,51 @@ async fn release_status_reads_helm_revision_profiles_and_rollouts() {
     );
     server.await.expect("scripted server");
 }
+
+#[tokio::test]
+async fn node_addresses_are_the_internal_ips_of_the_node_objects() {
+    let (client, mut handle) = mock();
+    let server =
+        tokio::spawn(async move {
+            let (request, send) = handle.next_request().await.expect("nodes");
+            assert_eq!(request.method(), http::Method::GET);
+            assert_eq!(request.uri().path(), "/api/v1/nodes");
+            send.send_response(json_response(200, &serde_json::json!({
+            "kind": "NodeList", "apiVersion": "v1", "metadata": {},
+            "items": [
+                {"metadata": {"name": "c8dr-region1-worker"}, "status": {"addresses": [
+                    {"type": "Hostname", "address": "c8dr-region1-worker"},
+                    {"type": "InternalIP", "address": "172.18.0.5"}]}},
+                {"metadata": {"name": "c8dr-region1-control-plane"}, "status": {"addresses": [
+                    {"type": "InternalIP", "address": "172.18.0.3"},
+                    {"type": "ExternalIP", "address": "203.0.113.9"},
+                    {"type": "Hostname", "address": "c8dr-region1-control-plane"}]}}
+            ]
+        })));
+            // A cluster whose nodes report no InternalIP: no address to fence with.
+            let (_, send) = handle.next_request().await.expect("nodes again");
+            send.send_response(json_response(
+                200,
+                &serde_json::json!({
+                    "kind": "NodeList", "apiVersion": "v1", "metadata": {},
+                    "items": [{"metadata": {"name": "n"}, "status": {"addresses": [
+                        {"type": "Hostname", "address": "n"}]}}]
+                }),
+            ));
+        });
+    let ips = c8dr_kind::kube::node_internal_ips(&client, "kind-c8dr-region1")
+        .await
+        .expect("addresses");
+    assert_eq!(
+        ips,
+        vec!["172.18.0.3", "172.18.0.5"],
+        "InternalIPs, nodes by name"
+    );
+    let none = c8dr_kind::kube::node_internal_ips(&client, "kind-c8dr-region1").await;
+    assert!(
+        none.as_ref()
+            .is_err_and(|e| e.to_string().contains("none with an InternalIP")),
+        "{none:?}"
+    );
+    server.await.expect("scripted server");
+}

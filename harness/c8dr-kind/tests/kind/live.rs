@@ -16,7 +16,13 @@ async fn clusters_come_up_connected_and_go_down() {
     )
     .await
     .expect("clusters up");
-    assert!(ready.facts.node_ips.iter().all(|ip| !ip.starts_with('<')));
+    for region in config.region_ids() {
+        assert!(
+            ready.facts.node_addresses(region).is_some(),
+            "the InternalIP of {region}'s node is learned: {:?}",
+            ready.facts
+        );
+    }
     clusters_down(&config, &TokioCommandRunner)
         .await
         .expect("clusters down");

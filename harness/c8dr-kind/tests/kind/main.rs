@@ -8,3 +8,4 @@ mod drill;
 mod fake_kind;
 mod kube_mock;
 mod live;
+mod safety;
