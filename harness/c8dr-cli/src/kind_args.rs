@@ -23,7 +23,9 @@ pub(crate) struct KindArgs {
     #[arg(long, value_name = "MODE")]
     pub(crate) loss_mode: Option<LossRealisation>,
 
-    /// Use a shared host directory as an `fs` snapshot repository instead of MinIO.
+    /// Use a shared host directory as an `fs` snapshot repository instead of MinIO. Give the same
+    /// directory to `clusters up` (which creates it, mode 0777, and mounts it into the nodes) and
+    /// to `run`.
     #[arg(long, value_name = "DIR")]
     pub(crate) snapshot_dir: Option<PathBuf>,
 
@@ -62,7 +64,10 @@ impl KindArgs {
             config = config.with_loss_mode(mode);
         }
         if let Some(dir) = &self.snapshot_dir {
-            config = config.with_snapshot_store(SnapshotStore::SharedDirectory(dir.clone()));
+            // Absolute: kind mounts it into the nodes, Docker needs the host path.
+            let dir = std::path::absolute(dir)
+                .map_err(|e| CliError::Usage(format!("--snapshot-dir {}: {e}", dir.display())))?;
+            config = config.with_snapshot_store(SnapshotStore::SharedDirectory(dir));
         }
         if let Some(values) = &self.values {
             config = config.with_base_values(values.clone());

@@ -117,11 +117,12 @@ pub async fn clusters_up(
         tracing::info!(cluster = %config.cluster_name(*region), "reusing existing cluster");
     }
     let create = ops::create_ops(config, &missing)?;
-    // Write the configs, then create the missing clusters concurrently.
-    let (writes, creates): (Vec<Operation>, Vec<Operation>) = create
+    // Write the configs (and prepare the shared snapshot directory before kind mounts it), then
+    // create the missing clusters concurrently.
+    let (creates, prepare): (Vec<Operation>, Vec<Operation>) = create
         .into_iter()
-        .partition(|op| matches!(op, Operation::WriteFile { .. }));
-    executor.run(&writes).await?;
+        .partition(|op| matches!(op, Operation::Command(_)));
+    executor.run(&prepare).await?;
     let timeout = config.timeouts.cluster_create + config.timeouts.command;
     let futures = creates.iter().filter_map(|op| match op {
         Operation::Command(invocation) => Some(run_checked(runner, invocation, timeout)),
@@ -136,7 +137,7 @@ pub async fn clusters_up(
     for result in futures::future::join_all(futures).await {
         result?;
     }
-    let all: Vec<RegionId> = config.region_ids().collect();
+    executor.run(&ops::mount_check_ops(config, &all)).await?;
     executor.run(&ops::connect_ops(config, &all)?).await?;
     executor.run(&ops::probe_ops(config)).await?;
     Ok(ClustersReady {
@@ -276,6 +277,13 @@ impl KindBackend {
             if let Some(c8dr_core::plan::Action::LoseRegion { region, mode }) = &step.action {
                 refuse_loss_with_overridden_context(&config, *region, config.realisation(*mode))?;
             }
+        }
+        if let SnapshotStore::SharedDirectory(_) = config.snapshot_store {
+            config.refuse_with_overridden_context(
+                "--snapshot-dir (a host directory mounted into c8dr's kind nodes)",
+                &config.region_ids().collect::<Vec<_>>(),
+                "leave it out for the MinIO store",
+            )?;
         }
         let clients = Arc::new(KubeClients::new(config.clone(), factory));
         let mut forwarders = Vec::new();
@@ -445,13 +453,9 @@ impl KindBackend {
                     None => SnapshotEndpoint::placeholder(&self.config),
                 }
             }
-            SnapshotStore::SharedDirectory(dir) => {
-                std::fs::create_dir_all(dir).map_err(|source| KindError::WriteArtifact {
-                    path: dir.clone(),
-                    source,
-                })?;
-                SnapshotEndpoint::SharedDirectory
-            }
+            // `c8dr clusters up` created it before the clusters mounted it; store_ops checked
+            // that the nodes mount it.
+            SnapshotStore::SharedDirectory(_) => SnapshotEndpoint::SharedDirectory,
         };
         let mut ops = ops::values_ops(&self.config, &self.shape, &self.base_values, &snapshot)?;
         ops.extend(ops::install_ops(&self.config));

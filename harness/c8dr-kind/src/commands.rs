@@ -96,6 +96,20 @@ pub fn docker_pull(image: &str) -> Invocation {
     Invocation::new("docker", ["pull", image])
 }
 
+/// `docker inspect` printing a node container's mounts, one `<source>|<destination>` per line.
+#[must_use]
+pub fn docker_mounts(node: &str) -> Invocation {
+    Invocation::new(
+        "docker",
+        [
+            "inspect",
+            "--format",
+            "{{range .Mounts}}{{.Source}}|{{.Destination}}{{println}}{{end}}",
+            node,
+        ],
+    )
+}
+
 /// `docker exec <node> ip route replace <cidr> via <gateway>` (idempotent).
 #[must_use]
 pub fn docker_route(node: &str, cidr: &str, via: &str) -> Invocation {

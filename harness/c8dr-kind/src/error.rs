@@ -160,6 +160,14 @@ pub enum KindError {
         /// What needed them.
         purpose: &'static str,
     },
+    /// The shared snapshot directory is not usable by the clusters.
+    #[error("shared snapshot directory {}: {problem}", dir.display())]
+    SharedDirectory {
+        /// The host directory.
+        dir: PathBuf,
+        /// What is wrong, and how to fix it.
+        problem: String,
+    },
     /// The snapshot store could not be started or prepared.
     #[error("could not {operation} the snapshot store")]
     SnapshotStore {

@@ -206,6 +206,12 @@ impl Executor<'_> {
                     .extend(op.render(self.config, &self.facts));
                 write_file(path, content)?;
             }
+            Operation::PrepareSharedDirectory { path } => {
+                self.journal
+                    .operations
+                    .extend(op.render(self.config, &self.facts));
+                prepare_shared_directory(path)?;
+            }
             Operation::IfLossNotProved(_) => {}
             Operation::Container(container) => {
                 self.journal
@@ -566,6 +572,17 @@ impl Executor<'_> {
                     tokio::time::sleep(self.poll).await;
                 }
             }
+            Check::SharedMount { region, dir } => {
+                // Journaled as the check's line.
+                let node = self.config.node_name(*region);
+                let output = run_checked(
+                    self.runner,
+                    &crate::commands::docker_mounts(&node),
+                    self.config.timeouts.command,
+                )
+                .await?;
+                check_shared_mount(dir, &node, &output.stdout)
+            }
             Check::Installed { via, timeout } => loop {
                 let last = match self.topology.brokers(*via).await {
                     Ok(brokers)
@@ -588,6 +605,67 @@ impl Executor<'_> {
                 tokio::time::sleep(self.poll).await;
             },
         }
+    }
+}
+
+/// Create the shared snapshot directory, writable by everyone (Elasticsearch runs as uid 1000
+/// in the nodes and must write its snapshots there).
+fn prepare_shared_directory(path: &std::path::Path) -> Result<(), KindError> {
+    let failed = |source| KindError::WriteArtifact {
+        path: path.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(path).map_err(failed)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o777)).map_err(failed)?;
+    }
+    Ok(())
+}
+
+fn same_directory(a: &std::path::Path, b: &std::path::Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+/// Read `docker inspect`'s mount lines (`<source>|<destination>`) of a node: the shared
+/// directory must be mounted at the snapshot mount, and exist on the host.
+///
+/// # Errors
+/// [`KindError::SharedDirectory`] saying what is wrong and how to fix it.
+pub fn check_shared_mount(
+    dir: &std::path::Path,
+    node: &str,
+    mounts: &str,
+) -> Result<(), KindError> {
+    let mount = crate::config::SHARED_SNAPSHOT_MOUNT;
+    let fail = |problem: String| KindError::SharedDirectory {
+        dir: dir.to_path_buf(),
+        problem,
+    };
+    let at_mount: Vec<&str> = mounts
+        .lines()
+        .filter_map(|line| line.trim().split_once('|'))
+        .filter(|(_, destination)| *destination == mount)
+        .map(|(source, _)| source)
+        .collect();
+    match at_mount.first() {
+        None => Err(fail(format!(
+            "node {node} does not mount it at {mount}: its cluster was created without this --snapshot-dir; run `c8dr clusters down`, then `c8dr clusters up --snapshot-dir {}`",
+            dir.display()
+        ))),
+        Some(source) if !same_directory(std::path::Path::new(source), dir) => Err(fail(format!(
+            "node {node} mounts {source} at {mount}, not this directory: run `c8dr clusters down`, then `c8dr clusters up --snapshot-dir {}`",
+            dir.display()
+        ))),
+        Some(_) if !dir.is_dir() => Err(fail(format!(
+            "it does not exist on the host any more (node {node} still mounts it): run `c8dr clusters down`, then `c8dr clusters up --snapshot-dir {}`",
+            dir.display()
+        ))),
+        Some(_) => Ok(()),
     }
 }
 

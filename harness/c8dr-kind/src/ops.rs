@@ -18,7 +18,7 @@ use crate::artifacts::{
     deny_all_policy, fence_policy, fence_policy_name,
 };
 use crate::commands;
-use crate::config::{KindConfig, LossRealisation, SnapshotStore};
+use crate::config::{KindConfig, LossRealisation, SHARED_SNAPSHOT_MOUNT, SnapshotStore};
 use crate::runner::{Invocation, REDACTED};
 
 /// One step of a platform action.
@@ -67,6 +67,13 @@ pub enum Operation {
     ReadRelease {
         /// Region.
         region: RegionId,
+    },
+    /// Create the shared snapshot directory on the host, writable by everyone (mode 0777),
+    /// before kind mounts it into the nodes: a directory Docker creates for a bind mount is
+    /// root's, and Elasticsearch (uid 1000) could not write its snapshots there.
+    PrepareSharedDirectory {
+        /// The host directory.
+        path: PathBuf,
     },
     /// Write a generated file into the run directory.
     WriteFile {
@@ -184,6 +191,14 @@ pub enum Check {
         via: RegionId,
         /// Deadline.
         timeout: Duration,
+    },
+    /// The region's node mounts the shared snapshot directory at the snapshot mount (a reused
+    /// cluster may have been created without it), and the directory exists on the host.
+    SharedMount {
+        /// Region.
+        region: RegionId,
+        /// The host directory.
+        dir: PathBuf,
     },
     /// The gateway lists every broker of the cluster.
     Installed {
@@ -377,6 +392,10 @@ impl Operation {
             Operation::WriteFile { path, what, .. } => {
                 vec![format!("# write {} ({what})", path.display())]
             }
+            Operation::PrepareSharedDirectory { path } => vec![format!(
+                "mkdir -p {dir} && chmod 0777 {dir}  # before kind mounts it: a directory Docker creates is root's, and Elasticsearch (uid 1000) could not write to it",
+                dir = path.display()
+            )],
             Operation::IfLossNotProved(ops) => {
                 let mut lines = vec![
                     "# only if the loss is not proved in time (established connections survived the NetworkPolicies):".to_owned(),
@@ -505,6 +524,11 @@ fn render_check(config: &KindConfig, check: &Check) -> String {
             "{}  # until no broker of {lost} is listed (≤ {}s)",
             topology_lines(config, *via),
             timeout.as_secs()
+        ),
+        Check::SharedMount { region, dir } => format!(
+            "{}  # must list {}|{SHARED_SNAPSHOT_MOUNT}",
+            commands::docker_mounts(&config.node_name(*region)),
+            dir.display()
         ),
         Check::Installed { via, timeout } => format!(
             "{}  # until every broker is listed (≤ {}s)",
@@ -881,10 +905,32 @@ pub fn create_ops(
             content: artifacts::kind_config(config, region)?,
         });
     }
+    if let (SnapshotStore::SharedDirectory(dir), false) =
+        (&config.snapshot_store, regions.is_empty())
+    {
+        ops.push(Operation::PrepareSharedDirectory { path: dir.clone() });
+    }
     for &region in regions {
         ops.push(Operation::Command(commands::kind_create(config, region)));
     }
     Ok(ops)
+}
+
+/// With the shared-directory store: check that the nodes of `regions` mount it.
+#[must_use]
+pub fn mount_check_ops(config: &KindConfig, regions: &[RegionId]) -> Vec<Operation> {
+    match &config.snapshot_store {
+        SnapshotStore::SharedDirectory(dir) => regions
+            .iter()
+            .map(|&region| {
+                Operation::Check(Check::SharedMount {
+                    region,
+                    dir: dir.clone(),
+                })
+            })
+            .collect(),
+        SnapshotStore::Minio => Vec::new(),
+    }
 }
 
 /// Connect the clusters: node discovery, routes both ways, CoreDNS forward blocks both ways,
@@ -1003,6 +1049,7 @@ pub fn clusters_up_ops(
     let regions: Vec<RegionId> = config.region_ids().collect();
     let mut ops = vec![Operation::Command(commands::kind_get_clusters())];
     ops.extend(create_ops(config, missing)?);
+    ops.extend(mount_check_ops(config, &regions));
     ops.extend(connect_ops(config, &regions)?);
     ops.extend(probe_ops(config));
     Ok(ops)
@@ -1033,7 +1080,8 @@ fn secret_op(config: &KindConfig, region: RegionId) -> Option<Operation> {
     })
 }
 
-/// Starting the snapshot store (MinIO) when configured.
+/// The snapshot store: MinIO started, or the shared directory checked (the clusters, maybe
+/// reused ones, must mount it).
 #[must_use]
 pub fn store_ops(config: &KindConfig, shape: &DrillShape) -> Vec<Operation> {
     match config.snapshot_store {
@@ -1043,7 +1091,9 @@ pub fn store_ops(config: &KindConfig, shape: &DrillShape) -> Vec<Operation> {
                 .bucket()
                 .unwrap_or_else(|| "c8dr-elastic-backup".to_owned()),
         })],
-        SnapshotStore::SharedDirectory(_) => Vec::new(),
+        SnapshotStore::SharedDirectory(_) => {
+            mount_check_ops(config, &config.region_ids().collect::<Vec<_>>())
+        }
     }
 }
 
@@ -1129,6 +1179,7 @@ pub fn recreate_ops(
         .any(|f| matches!(f, AppliedFault::DeletedCluster { .. }))
     {
         ops.extend(create_ops(config, &[region])?);
+        ops.extend(mount_check_ops(config, &[region]));
         ops.extend(connect_ops(config, &[region])?);
         ops.extend(preload_ops(config, &[region]));
         ops.extend(secret_op(config, region));

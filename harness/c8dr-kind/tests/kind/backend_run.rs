@@ -573,7 +573,10 @@ fn kube_needs(call: &KubeCall) -> Vec<Need> {
 fn needs(event: &Event) -> Vec<Need> {
     let shown = event.render();
     match event {
-        Event::Section(_) | Event::Listed(_) | Event::Answer(_) => Vec::new(),
+        // A host directory is prepared on the host, not through the runner: checked on its own.
+        Event::Section(_) | Event::Listed(_) | Event::Answer(_) | Event::HostMount { .. } => {
+            Vec::new()
+        }
         Event::Command(line) => {
             let line = line.clone();
             vec![need(&shown, true, move |l, b| {
@@ -824,12 +827,28 @@ fn check_against_plan(run: &Run) {
         // The engine's own API calls (API actions, expectations it observes through the HTTP
         // clients) are not the backend's: this test does not make them.
         let api = api_lines(run, &section);
+        // `mkdir -p <dir> && chmod 0777 <dir>` is done when kind mounted the directory with
+        // mode 0777 (Elasticsearch, uid 1000, must write there).
+        let prepared: Vec<String> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::HostMount { host, mode } if *mode == 0o777 => {
+                    Some(format!("mkdir -p {host} && chmod 0777 {host}"))
+                }
+                _ => None,
+            })
+            .collect();
         let skipped: Vec<&String> = plan
             .lines
             .iter()
             .zip(&matched)
             .zip(&plan.conditional)
-            .filter(|((l, m), c)| !**m && !**c && !l.starts_with('#') && !api.contains(*l))
+            .filter(|((l, m), c)| {
+                !**m && !**c
+                    && !l.starts_with('#')
+                    && !api.contains(*l)
+                    && !prepared.iter().any(|p| command_part(l) == p)
+            })
             .map(|((l, _), _)| l)
             .collect();
         assert!(
@@ -980,9 +999,15 @@ async fn backend_runs_the_other_loss_realisations_and_the_proof_fallback_as_plan
             ..Timeouts::default()
         });
     let run = drive(1, node_pause, false).await;
-    assert!(
-        store.is_dir(),
-        "start creates the shared snapshot directory"
+    let mounted: Vec<&Event> = run
+        .events
+        .iter()
+        .filter(|e| matches!(e, Event::HostMount { mode: 0o777, .. }))
+        .collect();
+    assert_eq!(
+        mounted.len(),
+        2,
+        "clusters up creates the shared snapshot directory, mode 0777, before kind mounts it into both nodes"
     );
     insta::assert_snapshot!(
         "node_pause_lost_region_1",

@@ -117,6 +117,13 @@ pub enum Event {
     },
     /// The snapshot store was removed.
     StoreStop,
+    /// `kind create cluster` bind-mounted this existing host directory into the node.
+    HostMount {
+        /// The host directory.
+        host: String,
+        /// Its permission bits when the cluster was created.
+        mode: u32,
+    },
 }
 
 /// A plain Kubernetes API request.
@@ -218,6 +225,9 @@ impl Event {
                 format!("store: start {image}, bucket {bucket}")
             }
             Event::StoreStop => "store: stop".to_owned(),
+            Event::HostMount { host, mode } => {
+                format!("kind mounts host directory {host} (mode {mode:o})")
+            }
         }
     }
 }
@@ -657,6 +667,8 @@ struct Region {
     last_ip: u32,
     /// Helm revision of the installed release.
     release: Option<u64>,
+    /// The node container's bind mounts (`extraMounts` of the kind config): source, destination.
+    mounts: Vec<(String, String)>,
 }
 
 #[derive(Debug, Default)]
@@ -1683,7 +1695,44 @@ impl FakeKind {
                         ),
                     ));
                 }
+                // kind bind-mounts each `extraMounts` host path; a missing one Docker would create
+                // owned by root, where Elasticsearch (uid 1000) cannot write: the fake refuses.
+                let text = std::fs::read_to_string(config).unwrap_or_default();
+                let parsed: Value = serde_saphyr::from_str(&text).unwrap_or(Value::Null);
+                let mut mounts = Vec::new();
+                for mount in parsed["nodes"][0]["extraMounts"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                {
+                    let host = mount["hostPath"].as_str().unwrap_or_default().to_owned();
+                    let inside = mount["containerPath"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned();
+                    if !std::path::Path::new(&host).is_dir() {
+                        return Some(CommandOutput::failed(
+                            1,
+                            format!(
+                                "(fake) extraMounts hostPath {host} does not exist: Docker would create it owned by root"
+                            ),
+                        ));
+                    }
+                    #[cfg(unix)]
+                    let mode = {
+                        use std::os::unix::fs::PermissionsExt;
+                        std::fs::metadata(&host).map_or(0, |m| m.permissions().mode() & 0o7777)
+                    };
+                    #[cfg(not(unix))]
+                    let mode = 0;
+                    self.record(Event::HostMount {
+                        host: host.clone(),
+                        mode,
+                    });
+                    mounts.push((host, inside));
+                }
                 self.fresh_cluster(r, region);
+                r.mounts = mounts;
                 None
             }
             ("kind", ["delete", "cluster", ..]) => {
@@ -1692,6 +1741,21 @@ impl FakeKind {
                 let r = &mut state.regions[region];
                 *r = Region::default();
                 None
+            }
+            ("docker", ["inspect", "--format", format, node]) if format.contains(".Mounts") => {
+                let region = self.region_where(|r| self.config.node_name(r), node);
+                let Some(region) = region.filter(|r| state.regions[*r].exists) else {
+                    return Some(CommandOutput::failed(
+                        1,
+                        format!("Error: No such object: {node}"),
+                    ));
+                };
+                let lines: String = state.regions[region]
+                    .mounts
+                    .iter()
+                    .map(|(source, destination)| format!("{source}|{destination}\n"))
+                    .collect();
+                Some(CommandOutput::ok(lines))
             }
             ("docker", ["pause" | "unpause", node]) => {
                 let region = self.region_where(|r| self.config.node_name(r), node);

@@ -9,3 +9,4 @@ mod fake_kind;
 mod kube_mock;
 mod live;
 mod safety;
+mod shared_directory;
