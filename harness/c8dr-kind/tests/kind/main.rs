@@ -6,6 +6,7 @@ mod artifacts;
 mod backend_run;
 mod drill;
 mod fake_kind;
+mod heal;
 mod kube_mock;
 mod live;
 mod safety;
