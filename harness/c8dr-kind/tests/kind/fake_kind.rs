@@ -1991,3 +1991,65 @@ impl RunningStore for FakeStore {
         })
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// A drill set up on the scripted clusters
+
+/// Both regions up (`clusters_up`) and installed (`KindBackend::connect` and `start`) on scripted
+/// clusters, for tests of single backend calls.
+pub struct Drill {
+    /// The clusters.
+    pub fake: Arc<FakeKind>,
+    /// The backend, started.
+    pub backend: c8dr_kind::KindBackend,
+    /// Kube clients for the fake API servers.
+    pub factory: Arc<dyn KubeFactory>,
+    /// The configuration (run directory in `dir`).
+    pub config: KindConfig,
+    /// The run directory (removed when dropped).
+    _dir: tempfile::TempDir,
+}
+
+impl Drill {
+    /// Clusters up and both regions installed for the 8.8 drill losing `lost`, with short
+    /// deadlines for frozen API servers (the fake's paused nodes never answer).
+    pub async fn installed(lost: c8dr_core::region::RegionId, config: KindConfig) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = config
+            .with_run_dir(dir.path())
+            .with_timeouts(c8dr_kind::Timeouts {
+                probe: Duration::from_millis(500),
+                kube_read: Duration::from_millis(500),
+                ..c8dr_kind::Timeouts::default()
+            });
+        let mut plan = super::drill::plan(lost.0);
+        c8dr_kind::adapt_plan(&config, &mut plan);
+        let fake = FakeKind::start(config.clone(), 4, false).await;
+        let runner = Arc::new(SimRunner::new(RecordingRunner::new(), fake.clone()));
+        let factory: Arc<dyn KubeFactory> = Arc::new(FakeFactory(fake.clone()));
+        c8dr_kind::clusters_up(&config, runner.as_ref(), factory.clone())
+            .await
+            .expect("clusters up");
+        let backend =
+            c8dr_kind::KindBackend::connect(config.clone(), &plan, runner, factory.clone())
+                .await
+                .expect("connected")
+                .with_store_launcher(Arc::new(FakeMinio(fake.clone())));
+        backend.start().await.expect("installed");
+        Self {
+            fake,
+            backend,
+            factory,
+            config,
+            _dir: dir,
+        }
+    }
+
+    /// A kube client for a region's fake API server.
+    pub async fn client(&self, region: c8dr_core::region::RegionId) -> kube::Client {
+        self.factory
+            .client(&self.config.context(region))
+            .await
+            .expect("client")
+    }
+}

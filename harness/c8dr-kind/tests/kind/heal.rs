@@ -2,17 +2,19 @@
 //! with a clear error after `cluster-delete`.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use c8dr_core::backend::{Platform, PlatformError};
 use c8dr_core::region::{LossMode, RegionId};
 use c8dr_kind::artifacts::{DENY_ALL_POLICY, fence_policy_name};
 use c8dr_kind::ops::{self, AppliedFault, Operation, faults_applied_by, heal_ops, lose_ops};
-use c8dr_kind::runner::RecordingRunner;
-use c8dr_kind::{KindBackend, KindConfig, KubeFactory, LossRealisation, Timeouts, clusters_up};
+use c8dr_kind::{KindConfig, LossRealisation};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 
-use super::fake_kind::{Event, FakeFactory, FakeKind, FakeMinio, SimRunner};
+use super::fake_kind::{Drill, Event, FakeKind};
+
+async fn installed(realisation: LossRealisation) -> Drill {
+    Drill::installed(LOST, KindConfig::default().with_loss_mode(realisation)).await
+}
 
 const LOST: RegionId = RegionId(1);
 
@@ -65,46 +67,6 @@ fn heal_undoes_exactly_the_faults_of_each_loss_newest_first() {
     );
 }
 
-struct Drill {
-    fake: Arc<FakeKind>,
-    backend: KindBackend,
-    factory: Arc<dyn KubeFactory>,
-    config: KindConfig,
-    _dir: tempfile::TempDir,
-}
-
-async fn installed(realisation: LossRealisation) -> Drill {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let config = KindConfig::default()
-        .with_run_dir(dir.path())
-        .with_loss_mode(realisation)
-        .with_timeouts(Timeouts {
-            probe: std::time::Duration::from_millis(500),
-            kube_read: std::time::Duration::from_millis(500),
-            ..Timeouts::default()
-        });
-    let mut plan = super::drill::plan(LOST.0);
-    c8dr_kind::adapt_plan(&config, &mut plan);
-    let fake = FakeKind::start(config.clone(), 4, false).await;
-    let runner = Arc::new(SimRunner::new(RecordingRunner::new(), fake.clone()));
-    let factory: Arc<dyn KubeFactory> = Arc::new(FakeFactory(fake.clone()));
-    clusters_up(&config, runner.as_ref(), factory.clone())
-        .await
-        .expect("clusters up");
-    let backend = KindBackend::connect(config.clone(), &plan, runner, factory.clone())
-        .await
-        .expect("connected")
-        .with_store_launcher(Arc::new(FakeMinio(fake.clone())));
-    backend.start().await.expect("installed");
-    Drill {
-        fake,
-        backend,
-        factory,
-        config,
-        _dir: dir,
-    }
-}
-
 /// What changed something since event `since`: commands and mutating Kubernetes calls.
 fn changes(fake: &FakeKind, since: usize) -> Vec<String> {
     fake.events()[since..]
@@ -120,11 +82,7 @@ fn changes(fake: &FakeKind, since: usize) -> Vec<String> {
 async fn policies(drill: &Drill) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     for region in drill.config.region_ids() {
-        let client = drill
-            .factory
-            .client(&drill.config.context(region))
-            .await
-            .expect("client");
+        let client = drill.client(region).await;
         let list = kube::Api::<NetworkPolicy>::namespaced(client, &drill.config.namespace(region))
             .list(&kube::api::ListParams::default())
             .await

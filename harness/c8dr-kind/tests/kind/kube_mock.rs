@@ -133,24 +133,102 @@ async fn port_forward_resolves_the_service_to_a_running_ready_pod() {
     server.await.expect("scripted server");
 }
 
+/// Hands out the mock's client for every context.
+struct MockFactory(Client);
+
+impl c8dr_kind::KubeFactory for MockFactory {
+    fn client<'a>(
+        &'a self,
+        _context: &'a str,
+    ) -> futures::future::BoxFuture<'a, Result<Client, c8dr_kind::KindError>> {
+        Box::pin(std::future::ready(Ok(self.0.clone())))
+    }
+}
+
+/// c8dr's forwarder (`open_stream`) resolves the Service on every connection: after a restart
+/// the lookup picks the new pod (the old one terminating) and asks the new pod's `portforward`
+/// subresource for a stream of its own.
 #[tokio::test]
-async fn port_forward_setup_asks_the_pod_portforward_subresource() {
-    use k8s_openapi::api::core::v1::Pod;
+async fn the_forwarder_looks_the_pod_up_again_and_opens_a_new_stream_after_a_restart() {
     let (client, mut handle) = mock();
     let server = tokio::spawn(async move {
-        let (request, send) = handle.next_request().await.expect("portforward");
-        let uri = request.uri().to_string();
-        assert_eq!(
-            uri,
-            "/api/v1/namespaces/camunda-region0/pods/camunda-zeebe-2/portforward?&ports=9600"
-        );
-        // No websocket upgrade here: the client must fail cleanly, not hang.
-        send.send_response(json_response(403, &serde_json::json!({
-            "kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Forbidden", "code": 403, "message": "forbidden"
-        })));
+        let terminating = {
+            let mut old = pod("camunda-zeebe-gateway-7d9f-abcde", "Running", true);
+            old["metadata"]["deletionTimestamp"] = serde_json::json!("2025-01-01T00:00:00Z");
+            old
+        };
+        let rounds = [
+            (
+                vec![pod("camunda-zeebe-gateway-7d9f-abcde", "Running", true)],
+                "camunda-zeebe-gateway-7d9f-abcde",
+            ),
+            (
+                vec![
+                    terminating,
+                    pod("camunda-zeebe-gateway-7d9f-xyz12", "Running", true),
+                ],
+                "camunda-zeebe-gateway-7d9f-xyz12",
+            ),
+        ];
+        for (pods, chosen) in rounds {
+            let (request, send) = handle.next_request().await.expect("service");
+            assert_eq!(
+                request.uri().path(),
+                "/api/v1/namespaces/camunda-region0/services/camunda-zeebe-gateway"
+            );
+            send.send_response(json_response(
+                200,
+                &serde_json::json!({
+                    "metadata": {"name": "camunda-zeebe-gateway"},
+                    "spec": {"selector": {"app": "camunda", "component": "gateway"}}
+                }),
+            ));
+            let (request, send) = handle.next_request().await.expect("pods");
+            assert!(request.uri().to_string().contains("labelSelector="));
+            send.send_response(json_response(
+                200,
+                &serde_json::json!({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": pods}),
+            ));
+            let (request, send) = handle.next_request().await.expect("portforward");
+            assert_eq!(
+                request.uri().to_string(),
+                format!("/api/v1/namespaces/camunda-region0/pods/{chosen}/portforward?&ports=8080")
+            );
+            // No WebSocket upgrade through the mock: the stream cannot open, cleanly.
+            send.send_response(json_response(403, &serde_json::json!({
+                "kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Forbidden", "code": 403, "message": "forbidden"
+            })));
+        }
     });
-    let pods: kube::Api<Pod> = kube::Api::namespaced(client, "camunda-region0");
-    assert!(pods.portforward("camunda-zeebe-2", &[9600]).await.is_err());
+    let clients = c8dr_kind::kube::KubeClients::new(
+        c8dr_kind::KindConfig::default(),
+        std::sync::Arc::new(MockFactory(client)),
+    );
+    let target = c8dr_kind::portforward::ForwardTarget {
+        region: c8dr_core::region::RegionId(0),
+        context: "kind-c8dr-region0".to_owned(),
+        namespace: "camunda-region0".to_owned(),
+        service: "camunda-zeebe-gateway".to_owned(),
+        port: 8080,
+    };
+    for expected in [
+        "camunda-zeebe-gateway-7d9f-abcde",
+        "camunda-zeebe-gateway-7d9f-xyz12",
+    ] {
+        let opened = c8dr_kind::portforward::open_stream(
+            &clients,
+            &target,
+            std::time::Duration::from_secs(5),
+        )
+        .await;
+        match opened {
+            Err(c8dr_kind::KindError::PortForward { pod, port, .. }) => {
+                assert_eq!((pod.as_str(), port), (expected, 8080));
+            }
+            Err(other) => panic!("expected a port-forward error, got {other}"),
+            Ok(_) => panic!("the mock cannot upgrade a stream"),
+        }
+    }
     server.await.expect("scripted server");
 }
 

@@ -9,5 +9,6 @@ mod fake_kind;
 mod heal;
 mod kube_mock;
 mod live;
+mod portforward;
 mod safety;
 mod shared_directory;
