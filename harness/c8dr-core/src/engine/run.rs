@@ -1,7 +1,7 @@
 //! The run loop: stages, steps, the action, then expectations polled until they all hold in
 //! the same round or the step's deadline passes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -324,9 +324,11 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
     }
 
     /// The final ledger audit: every key acknowledged during the run looked up in every region's
-    /// Elasticsearch. It polls until every region shows every key or the export-lag tolerance
-    /// has passed (the last keys may still be on their way), and every call is bounded by that
-    /// deadline, so an unreachable region costs at most the tolerance.
+    /// Elasticsearch. The last keys may still be on their way, so while some region lacks some
+    /// key it looks again, at doubling intervals from the poll interval, until the export-lag
+    /// tolerance has passed (the last look is at that deadline); each later look asks a region
+    /// only for the keys it still lacks. Every call is bounded by the deadline too, so an
+    /// unreachable region costs at most the tolerance.
     async fn audit(&self, plan: &Plan, state: &RunState<'_>, poll: Duration) -> LedgerAudit {
         let keys = state.all_acknowledged_keys();
         let regions: Vec<RegionId> = plan.layout.region_ids().collect();
@@ -337,7 +339,7 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
                 &keys,
                 regions
                     .into_iter()
-                    .map(|r| (r, Ok(std::collections::BTreeSet::new())))
+                    .map(|r| (r, Ok(BTreeSet::new())))
                     .collect(),
             );
         }
@@ -346,28 +348,58 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
             "final ledger audit of every region's Elasticsearch"
         );
         let deadline = state.now() + self.wall(plan.export_lag);
+        // Per region: the keys it showed so far (`None` until it answers), and its last error.
+        let mut found: Vec<Option<BTreeSet<String>>> = vec![None; regions.len()];
+        let mut errors: Vec<Option<String>> = vec![None; regions.len()];
+        let mut wait = poll.max(Duration::from_millis(1));
         loop {
-            let mut answers = Vec::with_capacity(regions.len());
-            for region in &regions {
+            for (index, region) in regions.iter().enumerate() {
+                let lacking: Vec<String> = keys
+                    .iter()
+                    .filter(|k| found[index].as_ref().is_none_or(|f| !f.contains(*k)))
+                    .cloned()
+                    .collect();
+                if found[index].is_some() && lacking.is_empty() {
+                    continue;
+                }
                 let remaining = deadline.saturating_sub(state.now());
-                let answer = match tokio::time::timeout(
+                match tokio::time::timeout(
                     state.clock.call_budget(remaining),
                     self.apis
-                        .find_instances(*region, &plan.process_instance_index, &keys),
+                        .find_instances(*region, &plan.process_instance_index, &lacking),
                 )
                 .await
                 {
-                    Ok(Ok(found)) => Ok(found),
-                    Ok(Err(e)) => Err(error_chain(&e)),
-                    Err(_) => Err("no answer before the audit's deadline".to_owned()),
-                };
-                answers.push((*region, answer));
+                    Ok(Ok(shown)) => {
+                        found[index].get_or_insert_with(BTreeSet::new).extend(shown);
+                        errors[index] = None;
+                    }
+                    Ok(Err(e)) => errors[index] = Some(error_chain(&e)),
+                    Err(_) => {
+                        errors[index] = Some("no answer before the audit's deadline".to_owned());
+                    }
+                }
             }
+            // A region that answered once stands by what it showed; one that never answered is
+            // reported with its last error.
+            let answers = regions
+                .iter()
+                .zip(found.iter().zip(&errors))
+                .map(|(region, (shown, error))| {
+                    let answer = match (shown, error) {
+                        (Some(shown), _) => Ok(shown.clone()),
+                        (None, error) => Err(error.clone().unwrap_or_default()),
+                    };
+                    (*region, answer)
+                })
+                .collect();
             let audit = LedgerAudit::new(state.elapsed_ms(), &keys, answers);
-            if audit.complete() || state.now() + poll > deadline {
+            let now = state.now();
+            if audit.complete() || now >= deadline {
                 return audit;
             }
-            state.clock.sleep(poll).await;
+            state.clock.sleep(wait.min(deadline - now)).await;
+            wait = wait.saturating_mul(2);
         }
     }
 

@@ -1294,9 +1294,24 @@ async fn a_failed_run_still_audits_the_ledger_and_measures_the_rpo() {
     assert_eq!(audit.regions[1].missing, keys);
     assert_eq!(audit.lost, keys[1..]);
     assert_eq!(report.recovery.rpo, Some(1));
-    // The audit waited out the export lag (30s by default) for the missing keys, no more.
+    // The audit waited out the export lag (30s by default) for the missing keys, no more, and
+    // after the first look asked each region only for the keys it still lacked.
     let step_end = step(&report, "1.2").started_ms + step(&report, "1.2").duration_ms;
     assert_eq!(audit.checked_at_ms, step_end + 30_000);
+    let asked: Vec<String> = fake
+        .calls_of("find_instances")
+        .into_iter()
+        .map(|c| c.args)
+        .collect();
+    assert_eq!(
+        asked[..4],
+        [
+            "region0 operate-list-view-8.3.0_ 2 keys",
+            "region1 operate-list-view-8.3.0_ 2 keys",
+            "region0 operate-list-view-8.3.0_ 1 keys",
+            "region1 operate-list-view-8.3.0_ 2 keys",
+        ]
+    );
     let objective = &report.recovery.objectives[0];
     assert!(!objective.met);
     assert_eq!(
@@ -1413,11 +1428,9 @@ async fn a_region_that_does_not_answer_the_audit_is_named_and_the_rpo_counts_the
         let mut s = fake.state();
         s.topology.then(Answer::Ok(topology(&ALL, 8)));
         let keys: BTreeSet<String> = (1..=2).map(|n| instance(n).process_instance_key).collect();
-        // Every round asks region0, then region1: region0 has both keys, region1 never answers.
-        for _ in 0..40 {
-            s.find_instances
-                .push([Answer::Ok(keys.clone()), Answer::Err(Fail::NoAnswer)]);
-        }
+        // The first look asks region0, then region1: region0 shows both keys, so later looks
+        // only ask region1, which never answers.
+        s.find_instances.ok(keys).then(Answer::Err(Fail::NoAnswer));
     }
     let (report, _) = run(&fake, &plan).await;
     let audit = &report.ledger_audit;
@@ -1434,9 +1447,15 @@ async fn a_region_that_does_not_answer_the_audit_is_named_and_the_rpo_counts_the
             .measured
             .ends_with("(region1 did not answer; counted over the others)")
     );
-    // Bounded: the audit gave up once the export lag had passed.
+    // Bounded: the audit gave up once the export lag had passed, looking again after 1, 2, 4, 8
+    // and 16 seconds and a last time at the deadline, asking region1 alone after the first look.
     let total: u64 = report.stages.iter().map(|s| s.duration_ms).sum();
     assert_eq!(audit.checked_at_ms, total + 30_000);
+    let looks: Vec<u128> = call_times(&fake, "find_instances")
+        .into_iter()
+        .map(|at| at - u128::from(total))
+        .collect();
+    assert_eq!(looks, [0, 0, 1_000, 3_000, 7_000, 15_000, 30_000]);
     let md = c8dr_core::report::to_markdown(&report);
     assert!(md.contains("- region1: did not answer: "), "{md}");
 }
