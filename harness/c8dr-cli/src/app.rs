@@ -196,7 +196,8 @@ pub(crate) struct MutateArgs {
 const MUTATE_EXIT_CODES: &str = "\
 Exit codes:
   0    every mutant was caught or is explained as harmless by the scenario
-  1    a mutant survived unexplained (a gap in the checks), or the unmutated drill fails
+  1    a mutant survived unexplained (a gap in the checks), a mutant's drill failed before the
+       step the mutation changes (invalid: a flaky drill), or the unmutated drill fails
   2    invalid input
   3    infrastructure error (a twin could not start or a mutant could not be judged)";
 

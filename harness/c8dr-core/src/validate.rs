@@ -614,6 +614,7 @@ impl Validator<'_> {
                     drop: h.drop.map(|t| t.trim().to_owned()),
                     swap_with_next: h.swap_with_next.map(|t| t.trim().to_owned()),
                     wrong_region: h.wrong_region.map(|t| t.trim().to_owned()),
+                    wrong_gateway: h.wrong_gateway.map(|t| t.trim().to_owned()),
                 })
                 .unwrap_or_default(),
             action,

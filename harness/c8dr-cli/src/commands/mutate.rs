@@ -1,6 +1,9 @@
 //! `c8dr mutate`: run mutants of the procedure against the twin and show which the drill
 //! catches. A mutant that survives is either a gap in the drill's checks or a step the scenario
-//! explains as harmless (`harmlessMutants`); an unexplained survivor fails the command.
+//! explains as harmless (`harmlessMutants`); an unexplained survivor fails the command. A mutant
+//! counts as caught only when the drill fails at or after the first step the mutation changes:
+//! a failure before it, on steps the unmutated drill passes, is not the mutation's doing, so the
+//! result is invalid (a flaky drill or twin) and fails the command too.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -43,6 +46,9 @@ enum Verdict {
     SurvivedHarmless,
     /// The drill passed and nothing explains it: a gap in the checks.
     Survived,
+    /// The drill failed before the mutated step, where it is the same as the unmutated drill:
+    /// the failure says nothing about the mutation.
+    Invalid,
     /// The twin could not be driven; no verdict.
     Errored,
 }
@@ -53,6 +59,7 @@ impl Verdict {
             Verdict::Caught => "caught",
             Verdict::SurvivedHarmless => "harmless",
             Verdict::Survived => "SURVIVED",
+            Verdict::Invalid => "INVALID",
             Verdict::Errored => "ERRORED",
         }
     }
@@ -69,6 +76,7 @@ struct MutationReport {
     caught: usize,
     harmless: usize,
     survived: usize,
+    invalid: usize,
     errored: usize,
     wall_ms: u64,
 }
@@ -94,11 +102,27 @@ async fn drill(plan: &Plan, seed: u64) -> Result<RunReport, CliError> {
 }
 
 fn judge(mutant: &Mutant, report: &RunReport, wall_ms: u64) -> MutantResult {
+    let first_affected = mutant.plan.steps().nth(mutant.first_affected).map_or_else(
+        || "the end of the procedure".to_owned(),
+        |(_, s)| format!("step {} `{}`", s.id, s.name),
+    );
     let (verdict, reason) = match (&report.outcome, &report.failure) {
-        (Outcome::Failed, Some(failure)) => (
+        // The recovery objectives judge the whole run, after every step.
+        (Outcome::Failed, Some(failure)) if failure.step_id.is_empty() => (
+            Verdict::Caught,
+            format!("{}: {}", failure.step, failure.reason),
+        ),
+        (Outcome::Failed, Some(failure)) if mutant.affects(&failure.step_id) => (
             Verdict::Caught,
             format!(
                 "step {} `{}`: {}",
+                failure.step_id, failure.step, failure.reason
+            ),
+        ),
+        (Outcome::Failed, Some(failure)) => (
+            Verdict::Invalid,
+            format!(
+                "the drill failed at step {} `{}`, before the mutation's first changed {first_affected}, where it runs the same as the unmutated drill (which passed): a flaky drill or twin, not a catch. {}",
                 failure.step_id, failure.step, failure.reason
             ),
         ),
@@ -139,7 +163,7 @@ fn shorten(text: &str, width: usize) -> String {
 
 fn markdown(report: &MutationReport) -> String {
     let mut md = format!(
-        "## c8dr mutate `{}` (lost region{}, seed {})\n\n{} mutants: {} caught, {} harmless, {} survived, {} errored, in {:.1} s\n\n| mutant | kind | change | verdict | why |\n|---|---|---|---|---|\n",
+        "## c8dr mutate `{}` (lost region{}, seed {})\n\n{} mutants: {} caught, {} harmless, {} survived, {} invalid, {} errored, in {:.1} s\n\n| mutant | kind | change | verdict | why |\n|---|---|---|---|---|\n",
         report.scenario,
         report.lost_region,
         report.seed,
@@ -147,6 +171,7 @@ fn markdown(report: &MutationReport) -> String {
         report.caught,
         report.harmless,
         report.survived,
+        report.invalid,
         report.errored,
         report.wall_ms as f64 / 1000.0
     );
@@ -154,16 +179,21 @@ fn markdown(report: &MutationReport) -> String {
         md.push_str(&format!(
             "| {} | {} | {} | {} | {} |\n",
             m.id,
-            serde_json::to_value(m.kind)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
+            m.kind.label(),
             m.description.replace('|', "\\|"),
             m.verdict.word(),
             m.reason.replace('|', "\\|")
         ));
     }
     md
+}
+
+/// Survivors without an explanation and invalid results: what fails the command.
+fn results_needing_attention(report: &MutationReport) -> impl Iterator<Item = &MutantResult> {
+    report
+        .mutants
+        .iter()
+        .filter(|r| matches!(r.verdict, Verdict::Survived | Verdict::Invalid))
 }
 
 pub(crate) async fn mutate(args: MutateArgs) -> Result<i32, CliError> {
@@ -229,20 +259,20 @@ pub(crate) async fn mutate(args: MutateArgs) -> Result<i32, CliError> {
     let results: Vec<MutantResult> = results.into_iter().map(|(_, r)| r).collect();
 
     println!();
-    println!("{:<5} {:<20} {:<9} change → why", "id", "kind", "verdict");
+    println!("{:<5} {:<22} {:<9} change → why", "id", "kind", "verdict");
     for r in &results {
         let kind = serde_json::to_value(r.kind)
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default();
         println!(
-            "{:<5} {:<20} {:<9} {}",
+            "{:<5} {:<22} {:<9} {}",
             r.id,
             kind,
             r.verdict.word(),
             shorten(&r.description, 110)
         );
-        println!("{:<36} → {}", "", shorten(&r.reason, 110));
+        println!("{:<38} → {}", "", shorten(&r.reason, 110));
     }
     let count = |v: Verdict| results.iter().filter(|r| r.verdict == v).count();
     let report = MutationReport {
@@ -252,17 +282,19 @@ pub(crate) async fn mutate(args: MutateArgs) -> Result<i32, CliError> {
         caught: count(Verdict::Caught),
         harmless: count(Verdict::SurvivedHarmless),
         survived: count(Verdict::Survived),
+        invalid: count(Verdict::Invalid),
         errored: count(Verdict::Errored),
         wall_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         mutants: results,
     };
     println!();
     println!(
-        "{} mutants: {} caught, {} harmless (explained by the scenario), {} survived, {} errored — {:.1} s",
+        "{} mutants: {} caught, {} harmless (explained by the scenario), {} survived, {} invalid, {} errored — {:.1} s",
         report.mutants.len(),
         report.caught,
         report.harmless,
         report.survived,
+        report.invalid,
         report.errored,
         report.wall_ms as f64 / 1000.0
     );
@@ -284,7 +316,10 @@ pub(crate) async fn mutate(args: MutateArgs) -> Result<i32, CliError> {
     }
     println!("reports: {}", report_dir.display());
 
-    Ok(if report.survived > 0 {
+    for r in results_needing_attention(&report) {
+        println!("{} {}: {}", r.verdict.word(), r.id, r.reason);
+    }
+    Ok(if report.survived > 0 || report.invalid > 0 {
         exit_code::DRILL_FAILED
     } else if report.errored > 0 {
         exit_code::INFRASTRUCTURE

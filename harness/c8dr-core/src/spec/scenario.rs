@@ -272,12 +272,18 @@ pub struct HarmlessMutantsSpec {
     /// Aiming the step at the other region loses nothing, because ...
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wrong_region: Option<String>,
+    /// Sending the step's request through the other region's gateway loses nothing, because ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wrong_gateway: Option<String>,
 }
 
 impl HarmlessMutantsSpec {
     /// Whether no mutant of the step is declared harmless.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.drop.is_none() && self.swap_with_next.is_none() && self.wrong_region.is_none()
+        self.drop.is_none()
+            && self.swap_with_next.is_none()
+            && self.wrong_region.is_none()
+            && self.wrong_gateway.is_none()
     }
 }
