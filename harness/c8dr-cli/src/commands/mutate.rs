@@ -327,3 +327,101 @@ pub(crate) async fn mutate(args: MutateArgs) -> Result<i32, CliError> {
         exit_code::PASSED
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use c8dr_core::backend::BackendInfo;
+    use c8dr_core::mutate::{Mutant, MutantKind, mutants};
+    use c8dr_core::report::{
+        FailureSummary, LedgerAudit, Outcome, RecoveryReport, RunReport, ToolInfo,
+    };
+    use c8dr_core::validate::{PlanOptions, load};
+
+    use super::{Verdict, judge};
+
+    fn no_pause() -> Mutant {
+        let source = crate::builtin::scenario(crate::builtin::DEFAULT_SCENARIO)
+            .expect("the built-in scenario");
+        let plan = load(&source, &PlanOptions::default()).expect("the built-in scenario is valid");
+        mutants(&plan)
+            .into_iter()
+            .find(|m| m.kind == MutantKind::SnapshotWithoutPausing)
+            .expect("the no-pause mutant")
+    }
+
+    /// A failed run of the mutant's plan, failing at `step_id` (empty: the objectives).
+    fn failed_at(mutant: &Mutant, step_id: &str, step: &str) -> RunReport {
+        RunReport {
+            format_version: c8dr_core::report::FORMAT_VERSION,
+            tool: ToolInfo {
+                name: "c8dr".to_owned(),
+                version: "test".to_owned(),
+            },
+            scenario: mutant.plan.name.clone(),
+            source: mutant.plan.source.clone(),
+            camunda_version: mutant.plan.camunda_version.clone(),
+            lost_region: mutant.plan.lost_region,
+            surviving_region: mutant.plan.surviving_region,
+            backend: BackendInfo {
+                name: "twin".to_owned(),
+                time_scale: 1.0,
+                min_poll_interval: std::time::Duration::ZERO,
+            },
+            virtual_time: true,
+            started_at: String::new(),
+            duration_ms: 0,
+            outcome: Outcome::Failed,
+            failure: Some(FailureSummary {
+                step_id: step_id.to_owned(),
+                step: step.to_owned(),
+                stage: "failback".to_owned(),
+                reason: "it did not hold".to_owned(),
+            }),
+            stages: Vec::new(),
+            instances: Vec::new(),
+            recovery: RecoveryReport::default(),
+            data_continuity: None,
+            ledger_audit: LedgerAudit::default(),
+            timeline: Vec::new(),
+            backend_stats: None,
+        }
+    }
+
+    #[test]
+    fn a_failure_from_the_first_changed_step_on_is_a_catch() {
+        let mutant = no_pause();
+        for (id, name) in [
+            (
+                "4.5",
+                "register the backup repository in the surviving region",
+            ),
+            ("4.8", "restore the snapshot in the recreated region"),
+            ("", "recovery objectives"),
+        ] {
+            let result = judge(&mutant, &failed_at(&mutant, id, name), 1);
+            assert_eq!(result.verdict, Verdict::Caught, "{id}: {}", result.reason);
+        }
+    }
+
+    #[test]
+    fn a_failure_before_the_first_changed_step_is_invalid_not_a_catch() {
+        let mutant = no_pause();
+        let result = judge(
+            &mutant,
+            &failed_at(
+                &mutant,
+                "4.3",
+                "turn off the web apps in the surviving region",
+            ),
+            1,
+        );
+        assert_eq!(result.verdict, Verdict::Invalid);
+        assert!(
+            result.reason.starts_with(
+                "the drill failed at step 4.3 `turn off the web apps in the surviving region`, before the mutation's first changed step 4.5 `register the backup repository in the surviving region`"
+            ),
+            "{}",
+            result.reason
+        );
+    }
+}
