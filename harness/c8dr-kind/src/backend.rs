@@ -468,15 +468,22 @@ impl KindBackend {
         })
     }
 
-    /// Write the diagnostics bundle into `dir`: pods, events, describe-like pod dumps and logs of
-    /// every pod in both regions, applied fault policies, topology, cluster and exporter dumps,
-    /// and `kind export logs`. Best effort: what cannot be read is listed in `errors.txt`.
-    /// Returns the files written.
+    /// Write the diagnostics bundle into `dir`: pods, events, `kubectl describe`-like pod texts
+    /// and the logs of every container and init container of every pod in both regions, applied
+    /// fault policies, topology, cluster and exporter dumps, and `kind export logs`; every call
+    /// with a deadline. Best effort: what cannot be read is listed in `errors.txt`. Returns the
+    /// files written.
     ///
     /// # Errors
     /// The directory cannot be written.
     pub async fn diagnostics(&self, dir: &Path) -> Result<Vec<PathBuf>, KindError> {
-        crate::diagnostics::collect(self, dir).await
+        let sources = crate::diagnostics::Sources {
+            config: &self.config,
+            clients: &self.clients,
+            apis: Some(&self.apis),
+            runner: self.runner.as_ref(),
+        };
+        crate::diagnostics::collect(&sources, dir).await
     }
 
     /// Remove the reachability probes the backend created or relied on (best effort, each
@@ -510,22 +517,6 @@ impl KindBackend {
         {
             tracing::warn!(%error, "could not remove the MinIO container");
         }
-    }
-
-    pub(crate) fn config(&self) -> &KindConfig {
-        &self.config
-    }
-
-    pub(crate) fn clients(&self) -> &KubeClients {
-        &self.clients
-    }
-
-    pub(crate) fn apis(&self) -> &HttpApis {
-        &self.apis
-    }
-
-    pub(crate) fn runner(&self) -> &dyn CommandRunner {
-        self.runner.as_ref()
     }
 
     async fn lose(&self, region: RegionId, mode: LossMode) -> Result<PlatformOutcome, KindError> {
@@ -698,26 +689,46 @@ fn refuse_loss_with_overridden_context(
     )
 }
 
-/// Read a gateway's cluster and exporter state for diagnostics.
+/// Write the diagnostics bundle without a backend, when `clusters up` or connecting to the
+/// clusters failed: everything [`KindBackend::diagnostics`] writes but the gateway dumps.
+///
+/// # Errors
+/// The directory cannot be written.
+pub async fn collect_diagnostics(
+    config: &KindConfig,
+    runner: &dyn CommandRunner,
+    factory: Arc<dyn KubeFactory>,
+    dir: &Path,
+) -> Result<Vec<PathBuf>, KindError> {
+    let clients = KubeClients::new(config.clone(), factory);
+    let sources = crate::diagnostics::Sources {
+        config,
+        clients: &clients,
+        apis: None,
+        runner,
+    };
+    crate::diagnostics::collect(&sources, dir).await
+}
+
+/// Read a gateway's cluster and exporter state for diagnostics, each call bounded by `deadline`.
 pub(crate) async fn api_dumps(
     apis: &HttpApis,
     via: RegionId,
+    deadline: Duration,
 ) -> Vec<(String, Result<String, String>)> {
-    let topology = apis
-        .topology(via)
-        .await
-        .map(|t| format!("{t:#?}"))
-        .map_err(|e| e.to_string());
-    let cluster = apis
-        .cluster(via)
-        .await
-        .map(|c| format!("{c:#?}"))
-        .map_err(|e| e.to_string());
-    let exporters = apis
-        .exporters(via)
-        .await
-        .map(|e| format!("{e:#?}"))
-        .map_err(|e| e.to_string());
+    async fn bounded<T: std::fmt::Debug, E: std::fmt::Display>(
+        deadline: Duration,
+        call: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<String, String> {
+        match tokio::time::timeout(deadline, call).await {
+            Ok(Ok(value)) => Ok(format!("{value:#?}")),
+            Ok(Err(error)) => Err(error.to_string()),
+            Err(_) => Err(format!("no answer within {deadline:?}")),
+        }
+    }
+    let topology = bounded(deadline, apis.topology(via)).await;
+    let cluster = bounded(deadline, apis.cluster(via)).await;
+    let exporters = bounded(deadline, apis.exporters(via)).await;
     vec![
         ("topology.txt".to_owned(), topology),
         ("cluster.txt".to_owned(), cluster),

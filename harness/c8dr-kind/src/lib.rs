@@ -7,7 +7,7 @@ pub mod artifacts;
 pub mod backend;
 pub mod commands;
 pub mod config;
-mod diagnostics;
+pub mod diagnostics;
 pub mod error;
 pub mod exec;
 pub mod kube;
@@ -19,7 +19,8 @@ pub mod runner;
 pub mod snapshot;
 
 pub use backend::{
-    ClustersReady, KindBackend, Reachability, clusters_down, clusters_up, rest_credentials,
+    ClustersReady, KindBackend, Reachability, clusters_down, clusters_up, collect_diagnostics,
+    rest_credentials,
 };
 pub use config::{KindConfig, LossRealisation, SnapshotStore, Timeouts};
 pub use error::KindError;

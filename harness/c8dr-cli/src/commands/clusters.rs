@@ -14,9 +14,21 @@ pub(crate) async fn up(args: &ClustersArgs) -> Result<i32, CliError> {
         path: config.kubeconfig.clone(),
     });
     println!("c8dr clusters up: creating or reusing both regions (this takes a few minutes)");
-    let ready = clusters_up(&config, &TokioCommandRunner, factory)
-        .await
-        .map_err(CliError::Kind)?;
+    let ready = match clusters_up(&config, &TokioCommandRunner, factory.clone()).await {
+        Ok(ready) => ready,
+        // A refused configuration touched nothing: nothing to look at.
+        Err(
+            e @ (c8dr_kind::KindError::InvalidConfig { .. }
+            | c8dr_kind::KindError::ContextNotAllowed { .. }),
+        ) => return Err(CliError::Kind(e)),
+        Err(e) => {
+            let dir = args.run_dir.join("diagnostics");
+            let bundle =
+                c8dr_kind::collect_diagnostics(&config, &TokioCommandRunner, factory, &dir).await;
+            super::run::print_diagnostics(&dir, bundle);
+            return Err(CliError::Kind(e));
+        }
+    };
     for operation in &ready.journal.operations {
         println!("  {operation}");
     }

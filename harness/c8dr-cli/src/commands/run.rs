@@ -173,12 +173,32 @@ async fn run_on_kind(
             )
         })
         .collect();
-    let backend = KindBackend::connect(config, plan, Arc::new(TokioCommandRunner), factory)
-        .await
-        .map_err(CliError::Kind)?;
+    let diagnostics = report_dir.join("diagnostics");
+    let backend = match KindBackend::connect(
+        config.clone(),
+        plan,
+        Arc::new(TokioCommandRunner),
+        factory.clone(),
+    )
+    .await
+    {
+        Ok(backend) => backend,
+        // A refused configuration touched nothing: nothing to look at.
+        Err(
+            e @ (c8dr_kind::KindError::InvalidConfig { .. }
+            | c8dr_kind::KindError::ContextNotAllowed { .. }),
+        ) => return Err(CliError::Kind(e)),
+        Err(e) => {
+            let bundle =
+                c8dr_kind::collect_diagnostics(&config, &TokioCommandRunner, factory, &diagnostics)
+                    .await;
+            print_diagnostics(&diagnostics, bundle);
+            return Err(CliError::Kind(e));
+        }
+    };
     println!("installing Camunda in both regions (helm upgrade --install, in parallel)");
     if let Err(e) = backend.start().await {
-        let _ = backend.diagnostics(&report_dir.join("diagnostics")).await;
+        print_diagnostics(&diagnostics, backend.diagnostics(&diagnostics).await);
         backend.shutdown().await;
         return Err(CliError::Kind(e));
     }
@@ -204,17 +224,18 @@ async fn run_on_kind(
         report.backend_stats = Some(serde_json::json!({ "notes": notes }));
     }
     if report.outcome != Outcome::Passed {
-        match backend.diagnostics(&report_dir.join("diagnostics")).await {
-            Ok(files) => println!(
-                "diagnostics: {} files in {}",
-                files.len(),
-                report_dir.join("diagnostics").display()
-            ),
-            Err(e) => tracing::warn!(error = %e, "cannot collect diagnostics"),
-        }
+        print_diagnostics(&diagnostics, backend.diagnostics(&diagnostics).await);
     }
     backend.shutdown().await;
     Ok(Some(report))
+}
+
+/// Say where the diagnostics bundle went (or why it could not be written).
+pub(crate) fn print_diagnostics(dir: &Path, bundle: Result<Vec<PathBuf>, c8dr_kind::KindError>) {
+    match bundle {
+        Ok(files) => println!("diagnostics: {} files in {}", files.len(), dir.display()),
+        Err(e) => tracing::warn!(error = %e, "cannot collect diagnostics"),
+    }
 }
 
 /// Where the kind backend of a run writes its generated files.

@@ -351,6 +351,7 @@ fn kind_of(resource: &str) -> &'static str {
     match resource {
         "namespaces" => "Namespace",
         "nodes" => "Node",
+        "events" => "Event",
         "pods" => "Pod",
         "services" => "Service",
         "secrets" => "Secret",
@@ -534,6 +535,14 @@ impl Conn {
             .unwrap_or(0);
         let body = self.take(length).await?;
         Some(HttpRequest { body, ..request })
+    }
+
+    async fn write_text(&mut self, text: &str) -> bool {
+        let response = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\r\n{text}",
+            text.len()
+        );
+        self.stream.write_all(response.as_bytes()).await.is_ok()
     }
 
     async fn write_json(&mut self, status: u16, body: &Value) -> bool {
@@ -725,6 +734,7 @@ fn in_subnet(ip: &str, cidr: &str) -> bool {
 
 enum Reply {
     Json(u16, Value),
+    Text(String),
     Exec(Result<String, Failed>),
     Tunnel { port: u16 },
 }
@@ -872,6 +882,11 @@ impl FakeKind {
                         return;
                     }
                 }
+                Reply::Text(text) => {
+                    if !conn.write_text(&text).await {
+                        return;
+                    }
+                }
                 Reply::Exec(result) => {
                     if conn.upgrade(&request, "v5.channel.k8s.io").await {
                         exec_session(&mut conn, result).await;
@@ -949,6 +964,24 @@ impl FakeKind {
         } else {
             serde_json::from_slice(&request.body).unwrap_or(Value::Null)
         };
+        // Container logs are text.
+        if let Some(t) = &target
+            && t.resource == "pods"
+            && t.subresource.as_deref() == Some("log")
+            && request.method == "GET"
+        {
+            let (code, reply) = self.log(state, region, request, t);
+            self.record(Event::Kube(KubeCall {
+                context,
+                method: request.method.clone(),
+                path: request.path.clone(),
+                query: request.query.clone(),
+                content_type: request.header("content-type").to_owned(),
+                body,
+                status: code,
+            }));
+            return reply;
+        }
         let (code, answer) = match &target {
             Some(t) => self.rest(state, region, request, t, &body),
             None => (404, status(404, "NotFound", "unknown path")),
@@ -963,6 +996,47 @@ impl FakeKind {
             status: code,
         }));
         Reply::Json(code, answer)
+    }
+
+    /// `GET .../pods/<pod>/log?container=<c>[&previous=true]`: a line naming the container; no
+    /// previous instance (nothing restarts here) is a 400, as on a real API server.
+    fn log(&self, state: &State, region: usize, request: &HttpRequest, t: &Target) -> (u16, Reply) {
+        let pod = t.name.clone().unwrap_or_default();
+        let params = query_pairs(&request.query);
+        let param = |name: &str| {
+            params
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        };
+        let container = param("container").unwrap_or_default();
+        let found = state.regions[region]
+            .objects
+            .get(&t.collection)
+            .and_then(|pods| pods.get(&pod))
+            .is_some_and(|p| {
+                ["initContainers", "containers"].iter().any(|list| {
+                    p["spec"][list]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .any(|c| c["name"] == container.as_str())
+                })
+            });
+        if !found {
+            let message = format!("container {container} is not valid for pod {pod}");
+            return (404, Reply::Json(404, status(404, "NotFound", &message)));
+        }
+        if param("previous").as_deref() == Some("true") {
+            let message =
+                format!("previous terminated container \"{container}\" in pod \"{pod}\" not found");
+            return (400, Reply::Json(400, status(400, "BadRequest", &message)));
+        }
+        let context = self.config.context(Self::id(region));
+        (
+            200,
+            Reply::Text(format!("log of {pod}/{container} in {context}\n")),
+        )
     }
 
     fn rest(
@@ -1503,6 +1577,12 @@ impl FakeKind {
         ));
         for (name, labels) in pods {
             let status = Self::running(r, &pod_subnet);
+            // Elasticsearch's keystore is filled by an init container (the chart's initScripts).
+            let spec = if name.starts_with(&es) {
+                json!({"initContainers": [{"name": "init-keystore"}], "containers": [{"name": "main"}]})
+            } else {
+                json!({"containers": [{"name": "main"}]})
+            };
             r.objects
                 .entry(format!("/api/v1/namespaces/{ns}/pods"))
                 .or_default()
@@ -1510,7 +1590,7 @@ impl FakeKind {
                     name.clone(),
                     json!({"apiVersion": "v1", "kind": "Pod",
                            "metadata": {"name": name, "namespace": ns, "labels": labels},
-                           "spec": {"containers": [{"name": "main"}]}, "status": status}),
+                           "spec": spec, "status": status}),
                 );
         }
     }

@@ -4,6 +4,7 @@
 
 mod artifacts;
 mod backend_run;
+mod diagnostics;
 mod drill;
 mod fake_kind;
 mod heal;
