@@ -45,18 +45,26 @@ bench:
 mutate:
 	$(CARGO) run --locked --release -p c8dr-cli -- mutate $(ARGS)
 
-# The nightly pipeline, locally: for each lost region, fresh clusters, the drill on the real
-# chart, clusters removed whatever happened. CHART_VERSION=13.x.y overrides the pinned chart.
+# The nightly pipeline, locally: the live tests (`#[ignore]`, harness/c8dr-kind/tests/kind/live.rs;
+# need docker, kind >= 0.32, helm 3). For each lost region (1, then 0): fresh clusters, the drill
+# on the real chart, reports (JUnit, HTML, JSON, Markdown, diagnostics on failure) in
+# $(KIND_REPORTS)/lost<region>, clusters removed whatever happened; `clusters down` runs once more
+# at the end in case the tests were killed. CHART_VERSION=13.x.y overrides the pinned chart,
+# PRELOAD_IMAGES=img,img preloads images into the nodes. One test at a time (both create the
+# c8dr-region* clusters): nextest's profile runs them exclusively, `cargo test` with one thread.
 KIND_REPORTS ?= c8dr-reports/kind
 kind-drill:
-	$(CARGO) build --locked --release -p c8dr-cli
-	@status=0; for region in 1 0; do \
-		./target/release/c8dr clusters up || { status=3; break; }; \
-		./target/release/c8dr run --backend kind --lost-region $$region \
-			$${CHART_VERSION:+--chart-version $$CHART_VERSION} \
-			--report-dir $(KIND_REPORTS)/lost$$region || status=$$?; \
-		./target/release/c8dr clusters down || true; \
-	done; exit $$status
+	@status=0; \
+	export C8DR_KIND_REPORTS='$(abspath $(KIND_REPORTS))' \
+		$(if $(CHART_VERSION),C8DR_CHART_VERSION='$(CHART_VERSION)') \
+		$(if $(PRELOAD_IMAGES),C8DR_PRELOAD_IMAGES='$(PRELOAD_IMAGES)'); \
+	if $(CARGO) nextest --version >/dev/null 2>&1; then \
+		$(CARGO) nextest run --locked -p c8dr-kind --run-ignored only --no-fail-fast || status=$$?; \
+	else \
+		$(CARGO) test --locked -p c8dr-kind --test kind -- --ignored --test-threads 1 || status=$$?; \
+	fi; \
+	$(CARGO) run --locked -q -p c8dr-cli -- clusters down || true; \
+	exit $$status
 
 fmt:
 	$(CARGO) fmt --all

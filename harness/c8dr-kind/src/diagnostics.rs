@@ -45,6 +45,17 @@ fn write(path: &Path, content: &str, written: &mut Vec<PathBuf>) -> Result<(), K
     Ok(())
 }
 
+/// An error with its causes, as `errors.txt` lists it.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
+}
+
 fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("cannot render: {e}"))
 }
@@ -298,7 +309,7 @@ pub(crate) async fn collect(sources: &Sources<'_>, dir: &Path) -> Result<Vec<Pat
                                 events
                             }
                             Err(error) => {
-                                let _ = writeln!(errors, "{region}: events: {error}");
+                                let _ = writeln!(errors, "{region}: events: {}", chain(&error));
                                 Vec::new()
                             }
                         };
@@ -345,7 +356,8 @@ pub(crate) async fn collect(sources: &Sources<'_>, dir: &Path) -> Result<Vec<Pat
                                         Err(error) if !previous => {
                                             let _ = writeln!(
                                                 errors,
-                                                "{region}: logs of {name}/{container}: {error}"
+                                                "{region}: logs of {name}/{container}: {}",
+                                                chain(&error)
                                             );
                                         }
                                         Err(_) => {}
@@ -355,7 +367,7 @@ pub(crate) async fn collect(sources: &Sources<'_>, dir: &Path) -> Result<Vec<Pat
                         }
                     }
                     Err(error) => {
-                        let _ = writeln!(errors, "{region}: pods: {error}");
+                        let _ = writeln!(errors, "{region}: pods: {}", chain(&error));
                     }
                 }
                 let policies = within(
@@ -372,12 +384,12 @@ pub(crate) async fn collect(sources: &Sources<'_>, dir: &Path) -> Result<Vec<Pat
                         &mut written,
                     )?,
                     Err(error) => {
-                        let _ = writeln!(errors, "{region}: policies: {error}");
+                        let _ = writeln!(errors, "{region}: policies: {}", chain(&error));
                     }
                 }
             }
             Err(error) => {
-                let _ = writeln!(errors, "{region}: client: {error}");
+                let _ = writeln!(errors, "{region}: client: {}", chain(&error));
             }
         }
         if let Some(apis) = sources.apis {
@@ -399,7 +411,7 @@ pub(crate) async fn collect(sources: &Sources<'_>, dir: &Path) -> Result<Vec<Pat
         if let Err(error) =
             crate::runner::run_checked(sources.runner, &export, config.timeouts.command).await
         {
-            let _ = writeln!(errors, "{region}: {error}");
+            let _ = writeln!(errors, "{region}: {}", chain(&error));
         }
     }
     if !errors.is_empty() {
