@@ -121,7 +121,10 @@ fn passes_for(lost_region: &str) {
     let junit = std::fs::read_to_string(report_dir.join("junit.xml")).expect("junit.xml");
     // One test case per step, plus the recovery objectives (the scenario declares some).
     assert_eq!(junit.matches("<testcase ").count(), steps.len() + 1);
-    assert!(junit.contains(r#"<testcase name="recovery objectives""#), "{junit}");
+    assert!(
+        junit.contains(r#"<testcase name="recovery objectives""#),
+        "{junit}"
+    );
     assert!(!junit.contains("<failure"), "{junit}");
 }
 
