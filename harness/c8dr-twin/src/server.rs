@@ -148,7 +148,7 @@ impl Gate {
     }
 }
 
-/// A listener that accepts and immediately closes connections while its gate is shut.
+/// A listener that accepts and immediately resets connections while its gate is shut.
 pub(crate) struct GatedListener {
     inner: TcpListener,
     gate: Option<Gate>,
@@ -178,7 +178,12 @@ impl axum::serve::Listener for GatedListener {
                             addr,
                         );
                     }
-                    tracing::debug!(%addr, "region does not answer: closing connection");
+                    tracing::debug!(%addr, "region does not answer: resetting connection");
+                    // A zero linger makes the close a reset whether or not the client's request
+                    // has arrived yet. A plain close would be a reset in one case and an orderly
+                    // end of stream in the other, so the same seed could fail a step with two
+                    // different reasons (and `c8dr mutate` print two different tables).
+                    let _ = stream.set_zero_linger();
                     drop(stream);
                 }
                 Err(e) => {
@@ -194,11 +199,17 @@ impl axum::serve::Listener for GatedListener {
     }
 }
 
-/// A connection that reads end-of-stream once its region stops answering, so kept-alive
-/// connections die with the region too.
+/// A connection that is reset once its region stops answering, so kept-alive connections die
+/// with the region too.
 pub(crate) struct GatedStream {
     stream: TcpStream,
     gate: Option<Gate>,
+}
+
+impl GatedStream {
+    fn is_cut(&self) -> bool {
+        self.gate.as_ref().is_some_and(|g| !g.still_open())
+    }
 }
 
 impl AsyncRead for GatedStream {
@@ -207,8 +218,11 @@ impl AsyncRead for GatedStream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        if self.gate.as_ref().is_some_and(|g| !g.still_open()) {
-            return Poll::Ready(Ok(()));
+        if self.is_cut() {
+            // Reset, as the listener does for new connections: an orderly end of stream would
+            // race with the client's request and fail it with a different error each time.
+            let _ = self.stream.set_zero_linger();
+            return Poll::Ready(Err(io::ErrorKind::ConnectionReset.into()));
         }
         Pin::new(&mut self.stream).poll_read(cx, buf)
     }
@@ -228,6 +242,10 @@ impl AsyncWrite for GatedStream {
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.is_cut() {
+            // No FIN before the reset the drop sends.
+            return Poll::Ready(Ok(()));
+        }
         Pin::new(&mut self.stream).poll_shutdown(cx)
     }
 }

@@ -891,3 +891,61 @@ async fn control_api_clock_advances_only_a_manual_clock() {
     );
     scaled.shutdown().await;
 }
+
+/// Sends one HTTP/1.1 request on `stream` and reads until the server answers or the connection
+/// ends; returns the read error, if any.
+async fn request_and_read(stream: &mut tokio::net::TcpStream) -> Result<Vec<u8>, std::io::Error> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream
+        .write_all(b"GET /actuator/health HTTP/1.1\r\nhost: twin\r\n\r\n")
+        .await?;
+    let mut answer = vec![0_u8; 4096];
+    let n = stream.read(&mut answer).await?;
+    answer.truncate(n);
+    Ok(answer)
+}
+
+#[tokio::test]
+async fn a_down_region_resets_every_connection_the_same_way() {
+    use tokio::net::TcpStream;
+    let twin = start(1.0).await;
+    let ep = twin.endpoints().clone();
+    let c = client();
+    let management = ep.regions[1].management;
+    // A kept-alive connection that was answered before the loss.
+    let mut kept = TcpStream::connect(management).await.expect("connect");
+    let answer = request_and_read(&mut kept)
+        .await
+        .expect("answered while up");
+    assert!(answer.starts_with(b"HTTP/1.1 200"), "{answer:?}");
+    let resp = c
+        .post(url(ep.control, "/twin/v1/regions/1/lose"))
+        .json(&json!({"mode": "down"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let kept_error = request_and_read(&mut kept)
+        .await
+        .expect_err("a kept-alive connection to a down region is not answered");
+    assert_eq!(
+        kept_error.kind(),
+        std::io::ErrorKind::ConnectionReset,
+        "{kept_error}"
+    );
+    // New connections: never an orderly end of stream (which would read as Ok(empty)), always
+    // the same reset, however the request races the server's close.
+    for attempt in 0..50 {
+        let mut fresh = TcpStream::connect(management).await.expect("connect");
+        if attempt % 2 == 0 {
+            // Give the server time to close before the request is written.
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        let outcome = request_and_read(&mut fresh).await;
+        assert!(
+            matches!(&outcome, Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset),
+            "attempt {attempt}: {outcome:?}"
+        );
+    }
+    twin.shutdown().await;
+}
