@@ -77,6 +77,30 @@ pub(crate) fn truncate(body: &str) -> String {
     }
 }
 
+/// Why nothing answered, in the words of the innermost cause: the operating system's when there
+/// is one ("Connection reset by peer (os error 104)"), else the HTTP library's ("connection
+/// closed before message completed"). reqwest's and hyper's wrappers in between name internal
+/// phases (`client error (Connect)`, `(SendRequest)`) that differ with timing for the same
+/// failure, so reports of the same run would not read the same; the whole chain is logged at
+/// debug.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct NoAnswer(String);
+
+impl NoAnswer {
+    pub(crate) fn from_chain(error: &(dyn std::error::Error + 'static)) -> Self {
+        let mut innermost = error;
+        let mut io = None;
+        while let Some(cause) = innermost.source() {
+            innermost = cause;
+            if let Some(e) = cause.downcast_ref::<std::io::Error>() {
+                io = Some(e);
+            }
+        }
+        Self(io.map_or_else(|| innermost.to_string(), ToString::to_string))
+    }
+}
+
 /// Send a request and read the whole body.
 pub(crate) async fn send(request: RequestBuilder) -> Result<Answer, ApiError> {
     let (client, request) = request.build_split();
@@ -99,15 +123,18 @@ pub(crate) async fn send(request: RequestBuilder) -> Result<Answer, ApiError> {
             ApiError::Unreachable {
                 method: method.to_string(),
                 url: url.clone(),
-                source: Box::new(e),
+                source: Box::new(NoAnswer::from_chain(&e)),
             }
         }
     })?;
     let status = response.status();
-    let body = response.text().await.map_err(|e| ApiError::Unreachable {
-        method: method.to_string(),
-        url: url.clone(),
-        source: Box::new(e),
+    let body = response.text().await.map_err(|e| {
+        tracing::debug!(%method, %url, error = %e, "answer cut off");
+        ApiError::Unreachable {
+            method: method.to_string(),
+            url: url.clone(),
+            source: Box::new(NoAnswer::from_chain(&e)),
+        }
     })?;
     tracing::debug!(%method, %url, status = status.as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "answered");
     Ok(Answer {

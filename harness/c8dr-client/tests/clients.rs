@@ -246,6 +246,37 @@ async fn nothing_listening_is_unreachable_and_retryable() {
     let err = apis.topology(RegionId(0)).await.expect_err("refused");
     assert!(matches!(err, ApiError::Unreachable { .. }), "{err:?}");
     assert!(err.is_retryable());
+    // The cause is the operating system's words, without reqwest's and hyper's phase names
+    // (which differ with timing for the same failure).
+    let cause = std::error::Error::source(&err)
+        .expect("a cause")
+        .to_string();
+    assert!(cause.starts_with("Connection refused"), "{cause}");
+    assert!(!cause.contains("client error"), "{cause}");
+}
+
+#[tokio::test]
+async fn a_reset_connection_reads_the_same_whenever_the_reset_comes() {
+    // A server that resets every connection as soon as it accepts it.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let _ = stream.set_zero_linger();
+            drop(stream);
+        }
+    });
+    let apis = apis(addr);
+    for _ in 0..20 {
+        let err = apis.topology(RegionId(0)).await.expect_err("reset");
+        assert!(matches!(err, ApiError::Unreachable { .. }), "{err:?}");
+        let cause = std::error::Error::source(&err)
+            .expect("a cause")
+            .to_string();
+        assert!(cause.starts_with("Connection reset by peer"), "{cause}");
+    }
 }
 
 #[tokio::test]
