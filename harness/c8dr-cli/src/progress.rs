@@ -90,6 +90,11 @@ fn step_lines(report: &StepReport) -> Vec<String> {
         report.name,
         duration(report.duration_ms)
     )];
+    // The platform's notes, even on a passed step: the reader must know, for example, that
+    // pods were restarted to break connections the NetworkPolicy left open.
+    if let Some(action) = &report.action {
+        lines.extend(action.notes().map(|note| format!("         note: {note}")));
+    }
     if report.outcome == Outcome::Passed {
         return lines;
     }
@@ -281,5 +286,47 @@ impl EventSink for Progress {
             | Event::ExpectationPending { .. }
             | Event::StageFinished { .. } => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use c8dr_core::report::{ActionReport, Outcome, StepReport};
+
+    use super::step_lines;
+
+    fn step(notes: &[&str]) -> StepReport {
+        StepReport {
+            id: "2.1".into(),
+            name: "lose region1".into(),
+            procedure: None,
+            outcome: Outcome::Passed,
+            started_ms: 0,
+            duration_ms: 1_500,
+            timeout_ms: 60_000,
+            action: Some(ActionReport {
+                kind: "loseRegion".into(),
+                summary: "lose region1 (networkPolicy)".into(),
+                outcome: Outcome::Passed,
+                attempts: 1,
+                duration_ms: 1_500,
+                result: Some(serde_json::json!({ "notes": notes })),
+                error: None,
+            }),
+            expectations: Vec::new(),
+            failure: None,
+        }
+    }
+
+    #[test]
+    fn a_passed_steps_platform_notes_are_printed_under_it() {
+        let lines = step_lines(&step(&["pods restarted to break established connections"]));
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(lines[0].contains("2.1 lose region1"), "{lines:?}");
+        assert_eq!(
+            lines[1],
+            "         note: pods restarted to break established connections"
+        );
+        assert_eq!(step_lines(&step(&[])).len(), 1);
     }
 }

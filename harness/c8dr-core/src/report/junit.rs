@@ -3,7 +3,7 @@
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::{ObjectiveVerdict, Outcome, RunReport, StepReport};
+use super::{ActionReport, ObjectiveVerdict, Outcome, RunReport, StepReport};
 
 /// Render a run report as JUnit XML. Failures carry the expectation that did not hold and the
 /// last observed value.
@@ -107,6 +107,16 @@ fn test_case(report: &RunReport, stage: &str, step: &StepReport) -> TestCase {
     let mut case = TestCase::new(format!("{} {}", step.id, step.name), status);
     case.set_classname(format!("{}.{}", report.scenario, stage));
     case.set_time(std::time::Duration::from_millis(step.duration_ms));
+    // The platform's notes (a passed step's too): CI shows a test case's output.
+    let notes: Vec<String> = step
+        .action
+        .iter()
+        .flat_map(ActionReport::notes)
+        .map(|note| format!("note: {note}"))
+        .collect();
+    if !notes.is_empty() {
+        case.set_system_out(notes.join("\n"));
+    }
     case
 }
 
@@ -121,6 +131,9 @@ fn failure_details(step: &StepReport) -> String {
         ));
         if let Some(error) = &action.error {
             details.push_str(&format!("  error: {error}\n"));
+        }
+        for note in action.notes() {
+            details.push_str(&format!("  note: {note}\n"));
         }
     }
     for expectation in &step.expectations {

@@ -148,6 +148,24 @@ pub fn to_markdown(report: &RunReport) -> String {
             measure(Some(&Measure::new(stage.duration_ms, scale)), scale)
         );
     }
+    let notes: Vec<String> = report
+        .steps()
+        .flat_map(|step| {
+            step.action.iter().flat_map(move |action| {
+                action
+                    .notes()
+                    .map(move |note| format!("- step {} `{}`: {note}", step.id, step.name))
+            })
+        })
+        .collect();
+    if !notes.is_empty() {
+        let _ = writeln!(md);
+        let _ = writeln!(md, "### Platform notes");
+        let _ = writeln!(md);
+        for note in notes {
+            let _ = writeln!(md, "{note}");
+        }
+    }
     if let Some(step) = report
         .steps()
         .find(|s| matches!(s.outcome, Outcome::Failed | Outcome::Errored))

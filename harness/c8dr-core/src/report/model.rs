@@ -328,6 +328,21 @@ pub struct ActionReport {
     pub error: Option<String>,
 }
 
+impl ActionReport {
+    /// What the platform said a reader of the report must know (for example that established
+    /// connections survived a NetworkPolicy and the affected pods were restarted): the `notes`
+    /// of a platform operation's result, shown by every report, not only in `report.json`.
+    pub fn notes(&self) -> impl Iterator<Item = &str> {
+        self.result
+            .as_ref()
+            .and_then(|result| result.get("notes"))
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(serde_json::Value::as_str)
+    }
+}
+
 /// One expectation of a step.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -787,6 +787,65 @@ async fn a_platform_failure_fails_the_run_and_an_infrastructure_one_errors_it(
 }
 
 #[tokio::test(start_paused = true)]
+async fn the_platforms_notes_reach_every_report() {
+    let plan = plan(
+        "    - name: loss
+      steps:
+        - name: lose
+          action:
+            loseRegion: {region: lost, mode: cutOff}
+        - name: degraded
+          expect:
+            - topology: {clusterSize: 8}
+",
+    );
+    let note = "established connections survived the NetworkPolicy: restarted 4 pods";
+    let fake = Fake::new();
+    {
+        let mut s = fake.state();
+        s.lose_region.ok(());
+        s.lose_region_notes = vec![note.to_owned()];
+        s.topology.then(Answer::Ok(topology(&ALL, 8)));
+    }
+    let (report, _) = run(&fake, &plan).await;
+    assert_eq!(report.outcome, Outcome::Passed);
+    let action = step(&report, "1.1").action.as_ref().expect("action");
+    assert_eq!(action.notes().collect::<Vec<_>>(), [note]);
+    // JUnit: the passed step's output carries the note.
+    let xml = to_junit_xml(&report).expect("XML");
+    assert!(
+        xml.contains(&format!("<system-out>note: {note}</system-out>")),
+        "{xml}"
+    );
+    // The CI summary lists it under the step.
+    let md = c8dr_core::report::to_markdown(&report);
+    assert!(
+        md.contains(&format!(
+            "### Platform notes\n\n- step 1.1 `lose`: {note}\n"
+        )),
+        "{md}"
+    );
+    // The HTML report's script draws the action result's notes.
+    let html = c8dr_core::report::to_html(&report).expect("HTML");
+    assert!(html.contains(note), "the note is in the embedded report");
+    assert!(
+        html.contains(r#"html("div", "note: " + note, what, "note")"#),
+        "the script draws notes"
+    );
+    // A step without notes gets no output and the summary no notes section.
+    fake.state().lose_region_notes.clear();
+    fake.state().lose_region.ok(());
+    fake.state().topology.then(Answer::Ok(topology(&ALL, 8)));
+    let (report, _) = run(&fake, &plan).await;
+    assert!(
+        !to_junit_xml(&report)
+            .expect("XML")
+            .contains("<system-out>note")
+    );
+    assert!(!c8dr_core::report::to_markdown(&report).contains("Platform notes"));
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_platform_operation_that_never_returns_fails_at_the_step_timeout() {
     let plan = plan(
         "    - name: loss

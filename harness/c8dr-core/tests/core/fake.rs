@@ -155,6 +155,9 @@ pub struct Call {
 #[derive(Default)]
 pub struct FakeState {
     pub lose_region: Script<()>,
+    /// The notes a successful `lose_region` reports (as the kind backend does when it restarts
+    /// pods to break connections a NetworkPolicy left open).
+    pub lose_region_notes: Vec<String>,
     pub heal_region: Script<()>,
     pub recreate_region: Script<()>,
     pub deploy: Script<()>,
@@ -310,9 +313,13 @@ impl Platform for Fake {
             |s| &mut s.lose_region,
             none,
         );
+        let notes = self.state().lose_region_notes.clone();
         platform(answer, "lose", region)
             .await
-            .map(|()| PlatformOutcome::default())
+            .map(|()| PlatformOutcome {
+                notes,
+                ..PlatformOutcome::default()
+            })
     }
 
     async fn heal_region(&self, region: RegionId) -> Result<PlatformOutcome, PlatformError> {
