@@ -16,8 +16,13 @@ pub(crate) fn init(verbosity: u8, quiet: bool, format: LogFormat) {
     let default = match (quiet, verbosity) {
         (true, _) => "error",
         (false, 0) => "warn",
-        (false, 1) => "warn,c8dr_core=info,c8dr_cli=info,c8dr_client=info,c8dr_twin=info",
-        (false, 2) => "warn,c8dr_core=debug,c8dr_cli=debug,c8dr_client=debug,c8dr_twin=debug",
+        (false, 1) => {
+            "warn,c8dr_core=info,c8dr_cli=info,c8dr_client=info,c8dr_twin=info,c8dr_kind=info"
+        }
+        // The kind backend logs every kind, helm and kube call at debug (secrets redacted).
+        (false, 2) => {
+            "warn,c8dr_core=debug,c8dr_cli=debug,c8dr_client=debug,c8dr_twin=debug,c8dr_kind=debug"
+        }
         (false, _) => "debug",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
