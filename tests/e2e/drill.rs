@@ -90,15 +90,49 @@ fn passes_for(lost_region: &str) {
         assert_eq!(objective["met"], true, "{objective}");
     }
 
-    // The ledger file holds every attempt of the report, one JSON line each.
+    // The ledger file holds every attempt of the report, one JSON line each, in order, and the
+    // marker lines a later run (`--ledger`) continues from: the fault, placed before the first
+    // attempt after it, and the captured placements.
     let ledger = std::fs::read_to_string(report_dir.join("ledger.jsonl")).expect("ledger.jsonl");
-    let attempts: Vec<serde_json::Value> = ledger
+    let lines: Vec<serde_json::Value> = ledger
         .lines()
         .map(|l| serde_json::from_str(l).expect("a JSON line"))
         .collect();
+    let is_marker =
+        |l: &serde_json::Value| l.get("fault").is_some() || l.get("placement").is_some();
+    let attempts: Vec<serde_json::Value> =
+        lines.iter().filter(|l| !is_marker(l)).cloned().collect();
     assert_eq!(
-        attempts.len(),
-        report["instances"].as_array().expect("ledger").len()
+        &attempts,
+        report["instances"].as_array().expect("ledger"),
+        "the attempts of ledger.jsonl are the report's, in order"
+    );
+    let faults: Vec<(usize, &serde_json::Value)> = lines
+        .iter()
+        .enumerate()
+        .filter_map(|(index, l)| l.get("fault").map(|f| (index, f)))
+        .collect();
+    assert_eq!(faults.len(), 1, "one fault marker: {ledger}");
+    let (position, fault) = faults[0];
+    assert_eq!(fault, &report["fault"]);
+    assert_eq!(
+        fault["attemptsBefore"], position,
+        "the marker sits where the fault was"
+    );
+    assert_eq!(
+        lines
+            .iter()
+            .filter_map(|l| l.get("placement"))
+            .collect::<Vec<_>>(),
+        report["placements"]
+            .as_array()
+            .expect("placements")
+            .iter()
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        lines.len(),
+        attempts.len() + 1 + report["placements"].as_array().map_or(0, Vec::len)
     );
     assert!(
         attempts

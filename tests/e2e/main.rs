@@ -11,4 +11,5 @@ mod page_replay;
 mod rehearsal;
 mod report_html;
 mod scenario_edit;
+mod stages;
 mod support;

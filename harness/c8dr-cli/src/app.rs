@@ -117,6 +117,20 @@ pub(crate) struct RunArgs {
     /// Poll interval for expectations in cluster time (overrides the scenario), e.g. `500ms`.
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub(crate) poll_interval: Option<std::time::Duration>,
+
+    /// Run only these stages, each named by its phase (`steadyState`, `regionLoss`, `failover`,
+    /// `failback`, `finalState`: every stage of that phase) or by its stage name; repeat the
+    /// flag or separate with commas. The others are reported as skipped. Needs a target that
+    /// outlives the run (`--backend twin-serve` or `kind`) unless the earlier stages run too.
+    #[arg(long = "stage", value_name = "PHASE", value_delimiter = ',')]
+    pub(crate) stages: Vec<String>,
+
+    /// Continue the ledger.jsonl of an earlier run against the same target: its acknowledged
+    /// instances are covered by every ledger-driven check of this run and by the final audit,
+    /// and its fault marker and captured placements stand in for skipped stages. The file is
+    /// only read; this run writes the combined ledger to its own report directory.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) ledger: Option<PathBuf>,
 }
 
 /// Backends `c8dr run` can drive.

@@ -38,15 +38,35 @@ pub(crate) enum CliError {
     /// The JUnit report could not be rendered.
     #[error("cannot render the JUnit report")]
     RenderJunit(#[source] c8dr_core::report::JunitError),
+    /// The `--ledger` file cannot be read.
+    #[error("cannot read the ledger {}", path.display())]
+    ReadLedger {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The `--ledger` file is not a ledger.
+    #[error(transparent)]
+    #[diagnostic(help(
+        "pass the ledger.jsonl a `c8dr run` wrote, unchanged: one creation attempt, fault marker or placement per line"
+    ))]
+    InvalidLedger(#[from] c8dr_core::report::LedgerError),
+    /// The `--stage` selection names no stage, or cannot run as asked.
+    #[error(transparent)]
+    #[diagnostic(help("`c8dr plan` lists the scenario's stages and their phases"))]
+    StageSelection(#[from] c8dr_core::engine::SelectionError),
 }
 
 impl CliError {
     /// The process exit code for this error.
     pub(crate) fn exit_code(&self) -> i32 {
         match self {
-            CliError::ReadScenario { .. } | CliError::InvalidScenario(_) | CliError::Usage(_) => {
-                exit_code::INVALID_INPUT
-            }
+            CliError::ReadScenario { .. }
+            | CliError::InvalidScenario(_)
+            | CliError::Usage(_)
+            | CliError::ReadLedger { .. }
+            | CliError::InvalidLedger(_)
+            | CliError::StageSelection(_) => exit_code::INVALID_INPUT,
             CliError::Kind(
                 c8dr_kind::KindError::InvalidConfig { .. }
                 | c8dr_kind::KindError::ContextNotAllowed { .. },

@@ -140,13 +140,20 @@ fn recovery_lines(report: &c8dr_core::report::RunReport) -> Vec<String> {
             cluster(recovery.restore.as_ref()),
         ));
     }
+    lines.extend(recovery.not_measured.iter().cloned());
     lines.push(audit_line(&report.ledger_audit));
     for objective in &recovery.objectives {
         lines.push(format!(
             "objective {} ≤ {}: {} ({})",
             objective.name.to_uppercase(),
             objective.objective,
-            if objective.met { "met" } else { "MISSED" },
+            if objective.met {
+                "met"
+            } else if objective.not_measured {
+                "not measured"
+            } else {
+                "MISSED"
+            },
             objective.measured
         ));
     }
@@ -255,7 +262,12 @@ impl EventSink for Progress {
                     .steps()
                     .filter(|s| s.outcome == Outcome::Passed)
                     .count();
+                let not_selected = report.steps().filter(|s| s.not_selected.is_some()).count();
                 let summary = match &report.failure {
+                    None if not_selected > 0 => format!(
+                        "PASSED: {passed} of {steps} steps in {} ({not_selected} in stages not selected, skipped)",
+                        duration(report.duration_ms)
+                    ),
                     None => format!(
                         "PASSED: {passed} of {steps} steps in {}",
                         duration(report.duration_ms)
@@ -315,6 +327,7 @@ mod tests {
             }),
             expectations: Vec::new(),
             failure: None,
+            not_selected: None,
         }
     }
 

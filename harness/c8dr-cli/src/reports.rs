@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use c8dr_core::report::{RunReport, to_html, to_junit_xml, to_markdown};
+use c8dr_core::report::{RunReport, to_html, to_junit_xml, to_ledger_jsonl, to_markdown};
 
 use crate::errors::CliError;
 
@@ -49,17 +49,13 @@ pub(crate) fn write_all(dir: &Path, report: &RunReport) -> Result<Written, CliEr
     write(&html, &page)?;
     let markdown = dir.join("summary.md");
     write(&markdown, &to_markdown(report))?;
-    // The ledger on its own, one attempt per line, for tools that replay or diff it.
+    // The ledger on its own, one attempt per line, with the fault marker and the captured
+    // placements, for tools that replay or diff it and for `c8dr run --ledger`.
     let ledger = dir.join("ledger.jsonl");
-    let mut lines = String::new();
-    for attempt in &report.instances {
-        let line = serde_json::to_string(attempt).map_err(|e| CliError::WriteReport {
-            path: ledger.clone(),
-            source: std::io::Error::other(e),
-        })?;
-        lines.push_str(&line);
-        lines.push('\n');
-    }
+    let lines = to_ledger_jsonl(report).map_err(|e| CliError::WriteReport {
+        path: ledger.clone(),
+        source: std::io::Error::other(e),
+    })?;
     write(&ledger, &lines)?;
     Ok(Written {
         json,

@@ -3,7 +3,9 @@
 use std::fmt;
 
 /// A region index: region `r` holds the brokers whose `id % regions == r`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(transparent)]
 pub struct RegionId(pub u8);
 

@@ -384,6 +384,9 @@ mod tests {
             ledger_audit: LedgerAudit::default(),
             timeline: Vec::new(),
             backend_stats: None,
+            fault: None,
+            placements: Vec::new(),
+            selection: None,
         }
     }
 

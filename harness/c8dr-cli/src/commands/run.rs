@@ -8,11 +8,11 @@ use c8dr_client::HttpApis;
 use c8dr_core::backend::{BackendInfo, Platform};
 use c8dr_core::clock::{Clock, TokioClock};
 use c8dr_core::engine::operator::Operator;
-use c8dr_core::engine::{Engine, EngineOptions};
+use c8dr_core::engine::{Engine, EngineOptions, StageSelection};
 use c8dr_core::exit_code;
 use c8dr_core::plan::Plan;
 use c8dr_core::render::CommandTarget;
-use c8dr_core::report::{Outcome, RunReport};
+use c8dr_core::report::{LoadedLedger, Outcome, RunReport};
 use c8dr_kind::{KindBackend, KubeconfigFactory, TokioCommandRunner};
 
 use super::load_plan;
@@ -41,7 +41,12 @@ struct Drive<'a, P> {
 
 /// Run the plan on one backend, with progress and (for rehearsals) the terminal operator.
 /// `None` when Ctrl-C interrupted it: the caller still cleans up what the run started.
-async fn drive<P: Platform>(plan: &Plan, args: &RunArgs, drive: Drive<'_, P>) -> Option<RunReport> {
+async fn drive<P: Platform>(
+    plan: &Plan,
+    args: &RunArgs,
+    carry: &Carry,
+    drive: Drive<'_, P>,
+) -> Option<RunReport> {
     // A rehearsal prompts on the terminal: no spinner over the prompt.
     let progress = if args.manual {
         Progress::plain()
@@ -56,6 +61,8 @@ async fn drive<P: Platform>(plan: &Plan, args: &RunArgs, drive: Drive<'_, P>) ->
         poll_interval: args.poll_interval,
         clock: drive.clock,
         operator,
+        stages: carry.stages.clone(),
+        ledger: carry.ledger.clone(),
         ..EngineOptions::default()
     };
     let engine = Engine::new(drive.platform, drive.apis, drive.info, &progress, options);
@@ -80,6 +87,70 @@ pub(crate) fn default_report_dir(plan: &Plan) -> PathBuf {
     PathBuf::from("c8dr-reports").join(format!("{}-lost{}", plan.name, plan.lost_region.0))
 }
 
+/// What `--stage` and `--ledger` hand the engine.
+struct Carry {
+    stages: Option<StageSelection>,
+    ledger: Option<LoadedLedger>,
+}
+
+/// Check `--stage` and load `--ledger` before anything is touched.
+fn carry(plan: &Plan, args: &RunArgs, report_dir: &Path) -> Result<Carry, CliError> {
+    let selection = StageSelection::parse(plan, &args.stages)?;
+    if args.backend == RunBackend::Twin {
+        // Each run of the embedded twin starts a fresh cluster: a stage without the ones
+        // before it would run against a state they never produced.
+        let missing = selection.skipped_before_selected(plan);
+        if !missing.is_empty() {
+            return Err(CliError::Usage(format!(
+                "--stage {}: the embedded twin starts a fresh cluster for every run, so a stage \
+                 cannot run without the stages before it ({} would not have run on it). Select \
+                 them too, or keep one twin across runs: start `c8dr twin serve` and run each \
+                 part with `--backend twin-serve` (and `--ledger` from the second part on)",
+                selection.asked(),
+                missing.join(", ")
+            )));
+        }
+        if args.ledger.is_some() {
+            return Err(CliError::Usage(
+                "--ledger: the embedded twin starts a fresh cluster for every run, so the \
+                 earlier run's instances are not in it and every check would count them lost; \
+                 continue a run against the target it ran on, with `--backend twin-serve` or \
+                 `--backend kind`"
+                    .to_owned(),
+            ));
+        }
+    }
+    let ledger = match &args.ledger {
+        None => None,
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|source| CliError::ReadLedger {
+                path: path.clone(),
+                source,
+            })?;
+            // The combined ledger is written to the report directory: never over the input.
+            let output = report_dir.join("ledger.jsonl");
+            if let (Ok(input), Ok(output)) = (path.canonicalize(), output.canonicalize())
+                && input == output
+            {
+                return Err(CliError::Usage(format!(
+                    "--ledger {} is the ledger this run would write (its --report-dir); give the \
+                     run another --report-dir, so the earlier run's ledger stays as it was",
+                    path.display()
+                )));
+            }
+            Some(c8dr_core::report::parse_ledger(
+                &path.display().to_string(),
+                &text,
+            )?)
+        }
+    };
+    selection.check(plan, ledger.as_ref())?;
+    Ok(Carry {
+        stages: (!selection.is_all()).then_some(selection),
+        ledger,
+    })
+}
+
 pub(crate) async fn run(args: RunArgs) -> Result<i32, CliError> {
     let mut plan = load_plan(&args.scenario)?;
     let report_dir = args
@@ -92,6 +163,7 @@ pub(crate) async fn run(args: RunArgs) -> Result<i32, CliError> {
                 .to_owned(),
         ));
     }
+    let carry = carry(&plan, &args, &report_dir)?;
     let report = match args.backend {
         RunBackend::Twin | RunBackend::TwinServe => {
             let twin = if args.backend == RunBackend::Twin {
@@ -116,6 +188,7 @@ pub(crate) async fn run(args: RunArgs) -> Result<i32, CliError> {
             let report = drive(
                 &plan,
                 &args,
+                &carry,
                 Drive {
                     platform: &twin.platform,
                     apis: &twin.apis,
@@ -138,7 +211,7 @@ pub(crate) async fn run(args: RunArgs) -> Result<i32, CliError> {
             report.backend_stats = stats;
             report
         }
-        RunBackend::Kind => match run_on_kind(&mut plan, &args, &report_dir).await? {
+        RunBackend::Kind => match run_on_kind(&mut plan, &args, &carry, &report_dir).await? {
             Some(report) => report,
             None => return Ok(exit_code::INTERRUPTED),
         },
@@ -151,6 +224,7 @@ pub(crate) async fn run(args: RunArgs) -> Result<i32, CliError> {
 async fn run_on_kind(
     plan: &mut Plan,
     args: &RunArgs,
+    carry: &Carry,
     report_dir: &Path,
 ) -> Result<Option<RunReport>, CliError> {
     let config = args.kind.config(&kind_run_dir(report_dir))?;
@@ -206,6 +280,7 @@ async fn run_on_kind(
     let report = drive(
         plan,
         args,
+        carry,
         Drive {
             platform: &backend,
             apis: &apis,

@@ -393,7 +393,10 @@ async fn complete_instances<A: CamundaApis>(
 ) -> ActionResult {
     let candidates: Vec<String> = {
         let ledger = super::background::lock(&state.shared.ledger);
-        let before = state.ledger_before_fault.unwrap_or(ledger.len());
+        let before = state
+            .fault
+            .as_ref()
+            .map_or(ledger.len(), |f| f.attempts_before);
         ledger
             .iter()
             .take(before)

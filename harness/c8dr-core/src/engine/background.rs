@@ -26,6 +26,9 @@ pub(crate) struct Shared {
     pub(crate) samples: Mutex<Vec<Sample>>,
     /// The step running now (attempts are attributed to it).
     pub(crate) current_step: Mutex<String>,
+    /// Which run of a chain this is: entries of earlier runs (a loaded ledger) have a smaller
+    /// number and count as acknowledged before anything this run does.
+    pub(crate) run: u32,
 }
 
 /// Lock a mutex even if a panicking thread poisoned it: the data is append-only records.
@@ -34,16 +37,27 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Shared {
-    /// Record an instance creation attempt.
-    pub(crate) fn record(&self, attempt: InstanceAttempt) {
+    /// State for run `run` of a chain, continuing the ledger of the earlier runs.
+    pub(crate) fn with_earlier(run: u32, earlier: Vec<InstanceAttempt>) -> Self {
+        Self {
+            ledger: Mutex::new(earlier),
+            run,
+            ..Self::default()
+        }
+    }
+
+    /// Record an instance creation attempt of this run.
+    pub(crate) fn record(&self, mut attempt: InstanceAttempt) {
+        attempt.run = self.run;
         lock(&self.ledger).push(attempt);
     }
 
-    /// Keys acknowledged at or before `cutoff_ms`, in order.
+    /// Keys acknowledged at or before `cutoff_ms` of this run (every key of earlier runs
+    /// included), in order.
     pub(crate) fn acknowledged_until(&self, cutoff_ms: u64) -> Vec<String> {
         lock(&self.ledger)
             .iter()
-            .filter(|a| a.at_ms <= cutoff_ms)
+            .filter(|a| a.run < self.run || a.at_ms <= cutoff_ms)
             .filter_map(|a| a.key.clone())
             .collect()
     }
@@ -195,12 +209,14 @@ impl<'a, A: CamundaApis> Background<'a, A> {
             });
         }
         let (acknowledged, rejected) = {
+            // This run's attempts: the charts show what this run's workload saw.
             let ledger = lock(&self.shared.ledger);
-            let acknowledged = ledger
-                .iter()
+            let this_run = ledger.iter().filter(|a| a.run == self.shared.run);
+            let acknowledged = this_run
+                .clone()
                 .filter(|a| a.outcome == InstanceOutcome::Acknowledged)
                 .count();
-            (acknowledged, ledger.len() - acknowledged)
+            (acknowledged, this_run.count() - acknowledged)
         };
         let sample = Sample {
             at_ms: self.elapsed_ms(),
@@ -257,6 +273,42 @@ fn next_after(planned: Option<Duration>, now: Duration, interval: Duration) -> D
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_of_earlier_runs_count_as_acknowledged_before_any_cutoff_of_this_run() {
+        use crate::camunda::CreatedInstance;
+        use crate::region::RegionId;
+        let created = |key: &str| -> CreatedInstance {
+            CreatedInstance {
+                process_instance_key: key.to_owned(),
+                process_definition_id: "p".to_owned(),
+            }
+        };
+        let mut earlier = InstanceAttempt::acknowledged(
+            5_000,
+            "3.4".to_owned(),
+            RegionId(0),
+            InstanceOrigin::Workload,
+            &created("10"),
+        );
+        earlier.run = 0;
+        let shared = Shared::with_earlier(1, vec![earlier]);
+        shared.record(InstanceAttempt::acknowledged(
+            50,
+            "4.1".to_owned(),
+            RegionId(0),
+            InstanceOrigin::Workload,
+            &created("20"),
+        ));
+        assert_eq!(
+            lock(&shared.ledger)[1].run,
+            1,
+            "this run's attempts get its number"
+        );
+        // At 10 ms of this run, the earlier run's key (at 5 s of its own clock) is due.
+        assert_eq!(shared.acknowledged_until(10), ["10"]);
+        assert_eq!(shared.acknowledged_until(50), ["10", "20"]);
+    }
 
     #[test]
     fn ticks_keep_their_rhythm_and_skip_what_a_blocking_call_covered() {

@@ -7,5 +7,7 @@ mod observe;
 pub mod operator;
 pub mod recovery;
 mod run;
+pub mod selection;
 
 pub use run::{Engine, EngineOptions};
+pub use selection::{SelectionError, StageSelection, phase_name};

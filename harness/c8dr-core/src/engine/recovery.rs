@@ -10,12 +10,16 @@ use crate::report::{
     RecoveryReport, StageReport,
 };
 
-/// Measure recovery. `time_scale` turns run-clock milliseconds into cluster time.
+/// Measure recovery. `time_scale` turns run-clock milliseconds into cluster time. `this_run`
+/// is the run's number in a chain of runs: milestones come from this run's stages and ledger
+/// entries only; stages not selected for this run (`c8dr run --stage`) leave the measures that
+/// need them "not measured in this run", never a number.
 #[must_use]
 pub fn measure(
     plan: &Plan,
     stages: &[StageReport],
     ledger: &[InstanceAttempt],
+    this_run: u32,
     audit: &LedgerAudit,
     time_scale: f64,
 ) -> RecoveryReport {
@@ -35,7 +39,20 @@ pub fn measure(
             && step.outcome == Outcome::Passed)
             .then_some(step.started_ms + step.duration_ms)
     });
+    // Stages of a phase that this run did not select.
+    let not_selected = |phase: Phase| -> Vec<&str> {
+        plan.stages
+            .iter()
+            .zip(stages)
+            .filter(|(stage, report)| stage.phase == Some(phase) && report.not_selected.is_some())
+            .map(|(stage, _)| stage.name.as_str())
+            .collect()
+    };
     let phase_span = |phase: Phase| -> Option<(u64, u64, bool)> {
+        if !not_selected(phase).is_empty() {
+            // Part of the phase ran in another run: neither its start nor its end is here.
+            return None;
+        }
         let reports: Vec<&StageReport> = plan
             .stages
             .iter()
@@ -53,7 +70,9 @@ pub fn measure(
     let first_acknowledged_after_fault_ms = fault_ms.and_then(|fault| {
         ledger
             .iter()
-            .filter(|a| a.at_ms > fault && a.outcome == InstanceOutcome::Acknowledged)
+            .filter(|a| {
+                a.run == this_run && a.at_ms > fault && a.outcome == InstanceOutcome::Acknowledged
+            })
             .map(|a| a.at_ms)
             .min()
     });
@@ -88,7 +107,46 @@ pub fn measure(
         .zip(first_acknowledged_after_fault_ms)
         .map(|(fault, first)| measure(first - fault));
     let rpo = audit.rpo();
-    let objectives = judge(&plan.objectives, rto.as_ref(), audit, fault_ms.is_some());
+    let skipped_in = |phases: &[Phase]| -> Option<String> {
+        let names: Vec<&str> = phases.iter().flat_map(|p| not_selected(*p)).collect();
+        (!names.is_empty()).then(|| {
+            format!(
+                "not measured in this run: stage {} not selected (--stage)",
+                names.join(", ")
+            )
+        })
+    };
+    let mut not_measured = Vec::new();
+    // The RTO needs the fault and the recovery after it in the same run.
+    let rto_not_measured = rto
+        .is_none()
+        .then(|| skipped_in(&[Phase::RegionLoss, Phase::Failover]))
+        .flatten();
+    for (name, missing, reason) in [
+        ("rto", rto.is_none(), rto_not_measured.clone()),
+        (
+            "failover",
+            failover.is_none(),
+            skipped_in(&[Phase::Failover]),
+        ),
+        (
+            "failback",
+            failback.is_none(),
+            skipped_in(&[Phase::Failback]),
+        ),
+    ] {
+        if let (true, Some(reason)) = (missing, reason) {
+            not_measured.push(format!("{name}: {reason}"));
+        }
+    }
+    let mut objectives = judge(&plan.objectives, rto.as_ref(), audit, fault_ms.is_some());
+    if let Some(reason) = rto_not_measured {
+        for verdict in objectives.iter_mut().filter(|v| v.name == "rto") {
+            verdict.measured = reason.clone();
+            verdict.met = false;
+            verdict.not_measured = true;
+        }
+    }
     RecoveryReport {
         milestones,
         rto,
@@ -105,6 +163,7 @@ pub fn measure(
         backup: backup.map(|(start, end)| measure(end - start)),
         restore: restore.map(|(start, end)| measure(end - start)),
         objectives,
+        not_measured,
     }
 }
 
@@ -133,6 +192,7 @@ fn judge(
             objective: humantime::format_duration(limit).to_string(),
             measured,
             met,
+            not_measured: false,
         });
     }
     if let Some(limit) = objectives.rpo {
@@ -166,6 +226,7 @@ fn judge(
             objective: format!("{limit} lost"),
             measured,
             met,
+            not_measured: false,
         });
     }
     verdicts
@@ -240,6 +301,7 @@ spec:
             }),
             expectations: Vec::new(),
             failure: None,
+            not_selected: None,
         }
     }
 
@@ -256,6 +318,7 @@ spec:
             started_ms,
             duration_ms: end - started_ms,
             steps,
+            not_selected: None,
         }
     }
 
@@ -323,6 +386,7 @@ spec:
             &plan("{rto: 10s}"),
             &stages(),
             &ledger,
+            0,
             &complete_audit(&["1", "2", "3"]),
             100.0,
         );
@@ -341,6 +405,7 @@ spec:
                 objective: "10s".to_owned(),
                 measured: "6s".to_owned(),
                 met: true,
+                not_measured: false,
             }]
         );
         // Phases and the exporting pause window.
@@ -362,6 +427,7 @@ spec:
             &plan("{rto: 1s}"),
             &stages(),
             &[attempt(170, Some("1"))],
+            0,
             &complete_audit(&["1"]),
             100.0,
         );
@@ -373,6 +439,7 @@ spec:
             &plan("{rto: 1s}"),
             &stages(),
             &[attempt(50, Some("1")), attempt(170, None)],
+            0,
             &complete_audit(&["1"]),
             100.0,
         );
@@ -387,6 +454,7 @@ spec:
             &plan("{rto: 1s}"),
             &stages()[1..],
             &[attempt(170, Some("1"))],
+            0,
             &complete_audit(&["1"]),
             100.0,
         );
@@ -394,12 +462,92 @@ spec:
         assert!(!no_fault.objectives[0].met);
     }
 
+    /// Stages not selected for this run (`c8dr run --stage`), as the engine reports them.
+    fn not_selected(mut stage: StageReport) -> StageReport {
+        stage.outcome = Outcome::Skipped;
+        stage.not_selected = Some("not selected in this run (--stage failback)".to_owned());
+        for step in &mut stage.steps {
+            step.outcome = Outcome::Skipped;
+            step.action = None;
+        }
+        stage
+    }
+
+    #[test]
+    fn measures_that_need_stages_not_selected_are_not_measured_and_do_not_fail() {
+        let mut stages = stages();
+        stages[0] = not_selected(stages[0].clone());
+        stages[1] = not_selected(stages[1].clone());
+        // Keys of an earlier run (run 0) after "the fault" on its clock prove nothing here.
+        let mut earlier = attempt(170, Some("1"));
+        earlier.run = 0;
+        let mut mine = attempt(420, Some("2"));
+        mine.run = 1;
+        let report = measure(
+            &plan("{rto: 1s, rpo: 0}"),
+            &stages,
+            &[earlier, mine],
+            1,
+            &complete_audit(&["1", "2"]),
+            100.0,
+        );
+        assert_eq!(report.milestones.fault_injected_ms, None);
+        assert_eq!(report.milestones.failover_started_ms, None);
+        assert_eq!(report.rto, None);
+        assert_eq!(report.failover, None);
+        assert_eq!(report.rpo, Some(0));
+        assert_eq!(report.failback.map(|m| m.run_ms), Some(105));
+        assert_eq!(
+            report.not_measured,
+            vec![
+                "rto: not measured in this run: stage loss, failover not selected (--stage)"
+                    .to_owned(),
+                "failover: not measured in this run: stage failover not selected (--stage)"
+                    .to_owned(),
+            ]
+        );
+        assert_eq!(
+            report.objectives,
+            vec![
+                ObjectiveVerdict {
+                    name: "rto".to_owned(),
+                    objective: "1s".to_owned(),
+                    measured: "not measured in this run: stage loss, failover not selected (--stage)"
+                        .to_owned(),
+                    met: false,
+                    not_measured: true,
+                },
+                ObjectiveVerdict {
+                    name: "rpo".to_owned(),
+                    objective: "0 lost".to_owned(),
+                    measured: "0 of 2 acknowledged instance(s) lost: in no region's Elasticsearch at the final audit"
+                        .to_owned(),
+                    met: true,
+                    not_measured: false,
+                },
+            ]
+        );
+        // With the fault in this run, a missing recovery is measured as missing.
+        let mut stages = self::stages();
+        stages[1] = not_selected(stages[1].clone());
+        let report = measure(
+            &plan("{rto: 1s}"),
+            &stages,
+            &[],
+            0,
+            &complete_audit(&[]),
+            1.0,
+        );
+        assert_eq!(report.milestones.fault_injected_ms, Some(110));
+        assert!(report.objectives[0].not_measured, "{report:?}");
+    }
+
     #[test]
     fn a_failed_phase_has_a_start_but_no_end_and_no_duration() {
         let mut stages = stages();
         stages[1].steps[0].outcome = Outcome::Failed;
         stages[1].outcome = Outcome::Failed;
-        let report = measure(&plan("{}"), &stages, &[], &complete_audit(&[]), 1.0);
+        let report = measure(&plan("{}"), &stages, &[], 0, &complete_audit(&[]), 1.0);
         assert_eq!(report.milestones.failover_started_ms, Some(150));
         assert_eq!(report.milestones.failover_done_ms, None);
         assert_eq!(report.failover, None);
@@ -422,7 +570,7 @@ spec:
         assert_eq!(audit.regions[0].missing, keys(&["4"]));
         assert_eq!(audit.regions[1].missing, keys(&["2", "3", "4"]));
         assert!(!audit.complete());
-        let report = measure(&plan("{rpo: 0}"), &stages(), &[], &audit, 1.0);
+        let report = measure(&plan("{rpo: 0}"), &stages(), &[], 0, &audit, 1.0);
         assert_eq!(report.rpo, Some(1));
         assert_eq!(
             report.objectives,
@@ -433,10 +581,11 @@ spec:
                     "1 of 4 acknowledged instance(s) lost: in no region's Elasticsearch at the final audit"
                         .to_owned(),
                 met: false,
+                not_measured: false,
             }]
         );
         // A looser objective tolerates it.
-        let report = measure(&plan("{rpo: 1}"), &stages(), &[], &audit, 1.0);
+        let report = measure(&plan("{rpo: 1}"), &stages(), &[], 0, &audit, 1.0);
         assert!(report.objectives[0].met);
     }
 
@@ -461,7 +610,7 @@ spec:
             Some("connection refused")
         );
         assert!(audit.regions[1].missing.is_empty());
-        let report = measure(&plan("{rpo: 0}"), &stages(), &[], &audit, 1.0);
+        let report = measure(&plan("{rpo: 0}"), &stages(), &[], 0, &audit, 1.0);
         assert_eq!(report.rpo, Some(0));
         assert!(report.objectives[0].met);
         assert!(
@@ -485,7 +634,7 @@ spec:
         );
         assert_eq!(audit.rpo(), None);
         assert!(audit.lost.is_empty());
-        let report = measure(&plan("{rpo: 0}"), &stages(), &[], &audit, 1.0);
+        let report = measure(&plan("{rpo: 0}"), &stages(), &[], 0, &audit, 1.0);
         assert_eq!(report.rpo, None);
         assert!(!report.objectives[0].met);
         assert_eq!(

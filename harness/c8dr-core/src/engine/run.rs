@@ -10,6 +10,7 @@ use super::background::{Background, Duties, Shared, lock};
 use super::observe::{Observation, observe};
 use super::operator::{Operator, OperatorDecision, is_manual};
 use super::recovery;
+use super::selection::StageSelection;
 use crate::backend::{BackendInfo, CamundaApis, Platform};
 use crate::camunda::Placement;
 use crate::clock::{Clock, TokioClock};
@@ -17,8 +18,9 @@ use crate::event::{Event, EventSink};
 use crate::plan::{Action, Expectation, Plan, Stage, Step};
 use crate::region::RegionId;
 use crate::report::{
-    ActionReport, DataContinuityReport, ExpectationReport, FORMAT_VERSION, FailureSummary,
-    LedgerAudit, Outcome, RunReport, StageReport, StepReport, ToolInfo,
+    ActionReport, CapturedPlacement, DataContinuityReport, ExpectationReport, FORMAT_VERSION,
+    FailureSummary, FaultMarker, LedgerAudit, LoadedLedger, Outcome, RunReport, SelectionReport,
+    StageReport, StepReport, ToolInfo,
 };
 
 /// Knobs of a run that do not belong in the scenario.
@@ -35,6 +37,13 @@ pub struct EngineOptions {
     pub sample_timeline: bool,
     /// Rehearsal mode: the procedure's actions are performed by this operator, by hand.
     pub operator: Option<Arc<dyn Operator>>,
+    /// The stages to run (`c8dr run --stage`); the others are reported as skipped. `None`:
+    /// every stage.
+    pub stages: Option<StageSelection>,
+    /// A previous run's ledger to continue (`c8dr run --ledger`): its acknowledged keys are
+    /// covered by every ledger-driven check of this run, its fault marker and captured
+    /// placements stand until this run makes its own.
+    pub ledger: Option<LoadedLedger>,
 }
 
 impl Default for EngineOptions {
@@ -43,6 +52,8 @@ impl Default for EngineOptions {
             clock: Arc::new(TokioClock::new()),
             sample_timeline: true,
             operator: None,
+            stages: None,
+            ledger: None,
             poll_interval: None,
             tool: ToolInfo {
                 name: "c8dr".to_owned(),
@@ -82,10 +93,14 @@ pub(crate) struct RunState<'s> {
     pub(crate) duties: Option<&'s dyn Duties>,
     /// The last data-continuity check.
     pub(crate) continuity: Option<DataContinuityReport>,
-    /// How many ledger entries existed when the first region loss was injected: the instances
-    /// "started before the outage" are those entries (ordered, unlike timestamps that virtual
-    /// time may leave equal).
-    pub(crate) ledger_before_fault: Option<usize>,
+    /// Where the first region loss was injected: the instances "started before the outage"
+    /// are the ledger entries before it (ordered, unlike timestamps that virtual time may leave
+    /// equal). Loaded from a previous run's ledger until this run loses a region itself.
+    pub(crate) fault: Option<FaultMarker>,
+    /// Which run of a chain this is (0 unless a previous run's ledger was loaded).
+    pub(crate) run: u32,
+    /// Names of the placements this run captured (the others came from a loaded ledger).
+    pub(crate) captured_here: BTreeSet<String>,
     /// Instances completed through the engine by `completeInstances`.
     pub(crate) completed_keys: Vec<String>,
     /// The plan's export-lag tolerance on this run's clock, in milliseconds.
@@ -105,6 +120,19 @@ impl RunState<'_> {
 
     pub(crate) fn elapsed_ms(&self) -> u64 {
         millis(self.elapsed())
+    }
+
+    /// Mark the fault (a region loss about to be injected) unless this run already did: the
+    /// ledger entries so far are the ones before it.
+    pub(crate) fn mark_fault(&mut self, step_id: &str) {
+        if self.fault.as_ref().is_none_or(|f| f.run != self.run) {
+            self.fault = Some(FaultMarker {
+                run: self.run,
+                at_ms: self.elapsed_ms(),
+                step_id: step_id.to_owned(),
+                attempts_before: lock(&self.shared.ledger).len(),
+            });
+        }
     }
 
     /// Keys acknowledged up to the current step's cutoff: what must be visible by now.
@@ -203,7 +231,17 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
         let started_at = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
         let clock = Arc::clone(&self.options.clock);
         let started = clock.now();
-        let shared = Shared::default();
+        let loaded = self.options.ledger.as_ref();
+        let this_run = loaded.map_or(0, LoadedLedger::next_run);
+        let shared = Shared::with_earlier(
+            this_run,
+            loaded.map(|l| l.attempts.clone()).unwrap_or_default(),
+        );
+        let selection = self
+            .options
+            .stages
+            .clone()
+            .unwrap_or_else(|| StageSelection::all(plan));
         let background = Background::new(
             self.apis,
             plan,
@@ -223,11 +261,20 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
             step_change: None,
             change_baseline: None,
             step_cutoff_ms: 0,
-            placements: BTreeMap::new(),
+            placements: loaded
+                .map(|l| {
+                    l.placements
+                        .iter()
+                        .map(|(name, p)| (name.clone(), p.placement.clone()))
+                        .collect()
+                })
+                .unwrap_or_default(),
             shared: &shared,
             duties: Some(&background),
             continuity: None,
-            ledger_before_fault: None,
+            fault: loaded.and_then(|l| l.fault.clone()),
+            run: this_run,
+            captured_here: BTreeSet::new(),
             completed_keys: Vec::new(),
             export_lag_ms: millis(self.wall(plan.export_lag)),
         };
@@ -240,8 +287,13 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
         });
         tracing::info!(scenario = %plan.name, lost = %plan.lost_region, backend = %self.backend.name, "drill started");
 
+        let prerequisites = if selection.is_all() {
+            Vec::new()
+        } else {
+            self.prerequisites(plan, &selection).await
+        };
         let walk = {
-            let walk = std::pin::pin!(self.walk(plan, poll, &mut state));
+            let walk = std::pin::pin!(self.walk(plan, &selection, poll, &mut state));
             if clock.is_virtual() {
                 walk.await
             } else {
@@ -271,11 +323,15 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
             plan,
             &stages,
             &ledger,
+            this_run,
             &ledger_audit,
             self.backend.time_scale,
         );
         if failure.is_none()
-            && let Some(missed) = recovery.objectives.iter().find(|o| !o.met)
+            && let Some(missed) = recovery
+                .objectives
+                .iter()
+                .find(|o| !o.met && !o.not_measured)
         {
             failure = Some(FailureSummary {
                 step_id: String::new(),
@@ -313,6 +369,40 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
             ledger_audit,
             timeline,
             backend_stats: None,
+            fault: state.fault.take(),
+            placements: state
+                .placements
+                .iter()
+                .map(|(name, placement)| CapturedPlacement {
+                    name: name.clone(),
+                    run: if state.captured_here.contains(name) {
+                        this_run
+                    } else {
+                        loaded
+                            .and_then(|l| l.placements.get(name))
+                            .map_or(this_run, |p| p.run)
+                    },
+                    placement: placement.clone(),
+                })
+                .collect(),
+            selection: (!selection.is_all() || loaded.is_some()).then(|| SelectionReport {
+                selected: plan
+                    .stages
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| selection.is_selected(*i))
+                    .map(|(_, s)| s.name.clone())
+                    .collect(),
+                skipped: plan
+                    .stages
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !selection.is_selected(*i))
+                    .map(|(_, s)| s.name.clone())
+                    .collect(),
+                ledger: loaded.map(LoadedLedger::summary),
+                prerequisites,
+            }),
         };
         tracing::info!(
             outcome = report.outcome.word(),
@@ -403,16 +493,70 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
         }
     }
 
+    /// What the selected stages need from the skipped ones that a call can provide: the
+    /// processes skipped stages deploy (deploying the same resource again is idempotent in
+    /// Zeebe: it returns the existing version). Returns what was done or could not be, in words.
+    async fn prerequisites(&self, plan: &Plan, selection: &StageSelection) -> Vec<String> {
+        let mut notes = Vec::new();
+        let skipped_deploys = plan
+            .stages
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !selection.is_selected(*i))
+            .flat_map(|(_, stage)| &stage.steps)
+            .filter_map(|step| match &step.action {
+                Some(Action::DeployProcess {
+                    via,
+                    resource_name,
+                    process_id,
+                    content,
+                }) => Some((step, *via, resource_name, process_id, content)),
+                _ => None,
+            });
+        for (step, via, resource_name, process_id, content) in skipped_deploys {
+            let note = match self.apis.deploy_resource(via, resource_name, content).await {
+                Ok(_) => format!(
+                    "deployed {resource_name} (process {process_id}) through {via} for the skipped step {} `{}` (a redeploy of the same resource keeps the existing version)",
+                    step.id, step.name
+                ),
+                Err(e) => format!(
+                    "could not deploy {resource_name} (process {process_id}) through {via} for the skipped step {} `{}`: {}; steps creating its instances will fail",
+                    step.id,
+                    step.name,
+                    error_chain(&e)
+                ),
+            };
+            tracing::info!(%note, "prerequisite of the selected stages");
+            notes.push(note);
+        }
+        notes
+    }
+
     /// Walk the stages and steps in order.
-    async fn walk(&self, plan: &Plan, poll: Duration, state: &mut RunState<'_>) -> Walk {
+    async fn walk(
+        &self,
+        plan: &Plan,
+        selection: &StageSelection,
+        poll: Duration,
+        state: &mut RunState<'_>,
+    ) -> Walk {
         let mut failure: Option<FailureSummary> = None;
         let mut errored = false;
         let mut stages = Vec::new();
-        for stage in &plan.stages {
+        for (index, stage) in plan.stages.iter().enumerate() {
             let stage_start = state.elapsed();
             self.sink.emit(&Event::StageStarted { stage });
             let mut steps = Vec::new();
+            let not_selected = (!selection.is_selected(index))
+                .then(|| format!("not selected in this run (--stage {})", selection.asked()));
             for step in &stage.steps {
+                if let Some(reason) = &not_selected {
+                    self.sink.emit(&Event::StepSkipped { step });
+                    let mut report = skipped(step, state.elapsed_ms());
+                    report.not_selected = Some(reason.clone());
+                    steps.push(report);
+                    continue;
+                }
                 if failure.is_some() {
                     self.sink.emit(&Event::StepSkipped { step });
                     steps.push(skipped(step, state.elapsed_ms()));
@@ -443,6 +587,7 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
                 started_ms: millis(stage_start),
                 duration_ms: millis(state.elapsed().saturating_sub(stage_start)),
                 steps,
+                not_selected,
             };
             self.sink.emit(&Event::StageFinished {
                 report: &stage_report,
@@ -485,6 +630,7 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
             action: None,
             expectations: Vec::new(),
             failure: None,
+            not_selected: None,
         };
 
         if let Some(action) = &step.action
@@ -504,8 +650,8 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
                 ),
                 None => None,
             };
-            if matches!(action, Action::LoseRegion { .. }) && state.ledger_before_fault.is_none() {
-                state.ledger_before_fault = Some(lock(&state.shared.ledger).len());
+            if matches!(action, Action::LoseRegion { .. }) {
+                state.mark_fault(&step.id);
             }
             let decision = operator.perform(stage, step).await;
             let (outcome, error) = match decision {
@@ -539,8 +685,8 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
             }
             deadline = state.now() + timeout;
         } else if let Some(action) = &step.action {
-            if matches!(action, Action::LoseRegion { .. }) && state.ledger_before_fault.is_none() {
-                state.ledger_before_fault = Some(lock(&state.shared.ledger).len());
+            if matches!(action, Action::LoseRegion { .. }) {
+                state.mark_fault(&step.id);
             }
             let action_start = state.now();
             let result = perform(
@@ -655,6 +801,9 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
                         for er in &mut reports {
                             er.outcome = Outcome::Passed;
                         }
+                        state
+                            .captured_here
+                            .extend(captures.iter().map(|(name, _)| name.clone()));
                         state.placements.extend(captures);
                         break;
                     }
@@ -724,6 +873,7 @@ fn skipped(step: &Step, now_ms: u64) -> StepReport {
         action: None,
         expectations: Vec::new(),
         failure: None,
+        not_selected: None,
     }
 }
 

@@ -34,7 +34,13 @@ fn objective_line(o: &ObjectiveVerdict) -> String {
         "{} ≤ {}: {} ({})",
         o.name.to_uppercase(),
         o.objective,
-        if o.met { "met" } else { "MISSED" },
+        if o.met {
+            "met"
+        } else if o.not_measured {
+            "not measured"
+        } else {
+            "MISSED"
+        },
         o.measured
     )
 }
@@ -51,7 +57,7 @@ fn objectives_case(report: &RunReport) -> TestCase {
         .collect();
     let missed: Vec<String> = objectives
         .iter()
-        .filter(|o| !o.met)
+        .filter(|o| !o.met && !o.not_measured)
         .map(|o| {
             format!(
                 "objective {} {} not met: {}",
@@ -89,7 +95,11 @@ fn test_case(report: &RunReport, stage: &str, step: &StepReport) -> TestCase {
         Outcome::Passed => TestCaseStatus::success(),
         Outcome::Skipped => {
             let mut status = TestCaseStatus::skipped();
-            status.set_message("not run: an earlier step failed");
+            status.set_message(
+                step.not_selected
+                    .as_deref()
+                    .unwrap_or("not run: an earlier step failed"),
+            );
             status
         }
         Outcome::Failed | Outcome::Errored => {

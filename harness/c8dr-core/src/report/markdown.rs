@@ -123,7 +123,13 @@ pub fn to_markdown(report: &RunReport) -> String {
             "| objective {} ≤ {} | {} {} |",
             objective.name.to_uppercase(),
             objective.objective,
-            if objective.met { "✅" } else { "❌" },
+            if objective.met {
+                "✅"
+            } else if objective.not_measured {
+                "⏭️"
+            } else {
+                "❌"
+            },
             objective.measured
         );
     }

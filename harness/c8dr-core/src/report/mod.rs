@@ -6,11 +6,16 @@
 
 mod html;
 mod junit;
+mod ledger;
 mod markdown;
 mod model;
 
 pub use html::to_html;
 pub use junit::to_junit_xml;
+pub use ledger::{
+    CapturedPlacement, FaultMarker, LedgerError, LoadedLedger, LoadedLedgerSummary,
+    SelectionReport, parse_ledger, to_ledger_jsonl,
+};
 pub use markdown::to_markdown;
 pub use model::{
     ActionReport, DataContinuityReport, ExpectationReport, FORMAT_VERSION, FailureSummary,

@@ -1,6 +1,6 @@
 //! Report data types.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::backend::BackendInfo;
 use crate::region::RegionId;
@@ -97,6 +97,18 @@ pub struct RunReport {
     /// Backend counters filled in after the run (for the twin: busy simulated time).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backend_stats: Option<serde_json::Value>,
+    /// Where in the ledger the first region loss happened (this run's, or the loaded ledger's
+    /// when this run did not lose a region itself); `ledger.jsonl` carries it to later runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fault: Option<super::FaultMarker>,
+    /// Placements captured by name (`capturePlacement`), this run's and the loaded ledger's;
+    /// `ledger.jsonl` carries them to later runs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub placements: Vec<super::CapturedPlacement>,
+    /// Which stages this run ran, when `c8dr run --stage` chose some, and the ledger it
+    /// continued (`--ledger`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selection: Option<super::SelectionReport>,
 }
 
 /// The data-continuity oracle's last verdict: which acknowledged keys each region lacks.
@@ -275,6 +287,10 @@ pub struct StageReport {
     pub duration_ms: u64,
     /// Steps.
     pub steps: Vec<StepReport>,
+    /// Set when the stage was not selected for this run (`c8dr run --stage`): why, in words.
+    /// Its outcome is then `skipped`, neither passed nor failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_selected: Option<String>,
 }
 
 /// One step.
@@ -304,6 +320,10 @@ pub struct StepReport {
     /// Why the step failed, in one line.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
+    /// Set when the step's stage was not selected for this run (`c8dr run --stage`): why, in
+    /// words. Without it, a skipped step was skipped because an earlier step failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_selected: Option<String>,
 }
 
 /// The action of a step.
@@ -366,10 +386,14 @@ pub struct ExpectationReport {
 }
 
 /// One process-instance creation attempt (the ledger the data checks are driven by).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InstanceAttempt {
-    /// Milliseconds since the run started.
+    /// Which run of a chain of runs recorded it (`c8dr run --ledger` continues an earlier
+    /// run's ledger): 0 for the first, absent in the JSON when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub run: u32,
+    /// Milliseconds since the run that recorded it started.
     pub at_ms: u64,
     /// Step id.
     pub step_id: String,
@@ -465,6 +489,10 @@ pub struct RecoveryReport {
     pub restore: Option<Measure>,
     /// The scenario's objectives and whether they were met.
     pub objectives: Vec<ObjectiveVerdict>,
+    /// Measures this run could not take because the stages they need were not selected
+    /// (`c8dr run --stage`), each with why: "not measured in this run", not a number.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_measured: Vec<String>,
 }
 
 /// One objective and its verdict.
@@ -479,10 +507,14 @@ pub struct ObjectiveVerdict {
     pub measured: String,
     /// Whether the objective was met.
     pub met: bool,
+    /// The objective could not be measured in this run because the stages it needs were not
+    /// selected (`c8dr run --stage`): it does not fail the run, and `met` is false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub not_measured: bool,
 }
 
 /// Who made a creation attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum InstanceOrigin {
     /// The steady workload.
@@ -532,6 +564,7 @@ impl InstanceAttempt {
         instance: &crate::camunda::CreatedInstance,
     ) -> Self {
         Self {
+            run: 0,
             at_ms,
             step_id,
             via,
@@ -553,6 +586,7 @@ impl InstanceAttempt {
         error: String,
     ) -> Self {
         Self {
+            run: 0,
             at_ms,
             step_id,
             via,
@@ -566,7 +600,7 @@ impl InstanceAttempt {
 }
 
 /// Outcome of a creation attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum InstanceOutcome {
     /// The cluster acknowledged the instance.
@@ -589,4 +623,12 @@ impl RunReport {
             .filter_map(|a| a.key.clone())
             .collect()
     }
+}
+
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes a reference"
+)]
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
