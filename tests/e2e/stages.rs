@@ -239,7 +239,7 @@ fn a_drill_split_over_two_runs_continues_the_first_runs_ledger() {
 }
 
 #[test]
-fn stages_without_the_earlier_ones_are_refused_on_the_embedded_twin() {
+fn stages_without_the_earlier_ones_are_refused_on_the_embedded_twin_and_kind() {
     let run = c8dr(&["run", "--stage", "failback"]);
     assert_eq!(run.code, 2, "{run:?}");
     assert!(
@@ -250,6 +250,25 @@ fn stages_without_the_earlier_ones_are_refused_on_the_embedded_twin() {
     );
     assert!(
         squashed(&run.stderr).contains("--backendtwin-serve"),
+        "{run:?}"
+    );
+    // On kind too, refused before any cluster is touched (there is none on this machine).
+    let run = c8dr(&["run", "--backend", "kind", "--stage", "failover,failback"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        squashed(&run.stderr).contains(&squashed(
+            "the kind backend installs Camunda in both regions when it starts"
+        )),
+        "{run:?}"
+    );
+    assert!(
+        squashed(&run.stderr).contains(&squashed("steady-state, region-loss would not have run")),
+        "{run:?}"
+    );
+    let run = c8dr(&["run", "--backend", "kind", "--ledger", "ledger.jsonl"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        squashed(&run.stderr).contains(&squashed("--ledger: the kind backend")),
         "{run:?}"
     );
     let run = c8dr(&["run", "--stage", "teardown"]);

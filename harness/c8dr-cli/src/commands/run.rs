@@ -96,28 +96,38 @@ struct Carry {
 /// Check `--stage` and load `--ledger` before anything is touched.
 fn carry(plan: &Plan, args: &RunArgs, report_dir: &Path) -> Result<Carry, CliError> {
     let selection = StageSelection::parse(plan, &args.stages)?;
-    if args.backend == RunBackend::Twin {
-        // Each run of the embedded twin starts a fresh cluster: a stage without the ones
-        // before it would run against a state they never produced.
+    // Only `twin-serve` keeps what an earlier run did. The embedded twin starts a fresh cluster
+    // for every run; the kind backend installs both regions at its start (which would undo a
+    // failover) and keeps the faults it applied in memory (a later process could not heal
+    // them). On those, a stage cannot run without the stages before it.
+    let fresh_each_run = match args.backend {
+        RunBackend::Twin => Some(
+            "the embedded twin starts a fresh cluster for every run, so a stage cannot run \
+             without the stages before it",
+        ),
+        RunBackend::Kind => Some(
+            "the kind backend installs Camunda in both regions when it starts and keeps the \
+             faults it applied only for the run that applied them, so a later run could neither \
+             find the cluster as the earlier stages left it nor heal their faults",
+        ),
+        RunBackend::TwinServe => None,
+    };
+    if let Some(why) = fresh_each_run {
         let missing = selection.skipped_before_selected(plan);
         if !missing.is_empty() {
             return Err(CliError::Usage(format!(
-                "--stage {}: the embedded twin starts a fresh cluster for every run, so a stage \
-                 cannot run without the stages before it ({} would not have run on it). Select \
-                 them too, or keep one twin across runs: start `c8dr twin serve` and run each \
-                 part with `--backend twin-serve` (and `--ledger` from the second part on)",
+                "--stage {}: {why} ({} would not have run). Select them too, or keep one twin \
+                 across runs: start `c8dr twin serve` and run each part with `--backend \
+                 twin-serve` (and `--ledger` from the second part on)",
                 selection.asked(),
                 missing.join(", ")
             )));
         }
         if args.ledger.is_some() {
-            return Err(CliError::Usage(
-                "--ledger: the embedded twin starts a fresh cluster for every run, so the \
-                 earlier run's instances are not in it and every check would count them lost; \
-                 continue a run against the target it ran on, with `--backend twin-serve` or \
-                 `--backend kind`"
-                    .to_owned(),
-            ));
+            return Err(CliError::Usage(format!(
+                "--ledger: {why}; the earlier run's instances and state cannot be continued. \
+                 Continue a run against the target it ran on with `--backend twin-serve`"
+            )));
         }
     }
     let ledger = match &args.ledger {
