@@ -31,7 +31,7 @@ fn chromium() -> PathBuf {
 }
 
 /// The DOM after the page's scripts ran.
-fn rendered_dom(page: &Path, profile: &Path) -> String {
+pub(crate) fn rendered_dom(page: &Path, profile: &Path) -> String {
     let output = Command::new(chromium())
         .args([
             "--headless",

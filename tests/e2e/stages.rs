@@ -206,6 +206,25 @@ fn a_drill_split_over_two_runs_continues_the_first_runs_ledger() {
         "{rto}"
     );
     assert_eq!(report_b["recovery"]["rto"], serde_json::Value::Null);
+    // The HTML report says so too, in a browser: not measured (not missed), skipped bars.
+    let profile = tempfile::tempdir().expect("temporary directory");
+    let dom = crate::report_html::rendered_dom(&b.path().join("report.html"), profile.path());
+    assert!(dom.contains(r#"data-rendered="true""#), "{dom}");
+    assert!(
+        dom.contains(r#"<b class="unmeasured">not measured: not measured in this run"#),
+        "the RTO objective card reads not measured:\n{dom}"
+    );
+    assert!(!dom.contains(r#"class="missed""#), "nothing reads missed");
+    assert_eq!(
+        dom.matches(r#"class="not-selected""#).count(),
+        3,
+        "the timeline says why the first three stages have no bars"
+    );
+    assert_eq!(
+        dom.matches(r#"class="step "#).count(),
+        steps(&report_b).len() - 9
+    );
+    assert_eq!(dom.matches(r#"class="badge skipped""#).count(), 9);
 
     // A corrupted line: refused before anything is touched, naming the file and line.
     let mut lines: Vec<&str> = ledger_a.lines().collect();
