@@ -189,3 +189,66 @@ proptest! {
         prop_assert_eq!(outcome.http_status, http);
     }
 }
+
+/// A valid ledger as `c8dr run` writes it: attempts of two runs, the fault marker, a placement.
+const LEDGER: &str = r#"{"atMs":10,"stepId":"steady-state.1","via":1,"origin":"workload","outcome":"acknowledged","key":"2251799813685249","partition":1}
+{"atMs":20,"stepId":"steady-state.2","via":0,"origin":"step","outcome":"acknowledged","key":"4503599627370497","partition":2}
+{"fault":{"atMs":25,"stepId":"region-loss.1","attemptsBefore":2}}
+{"atMs":30,"stepId":"region-loss.2","via":0,"origin":"workload","outcome":"rejected","error":"no answer"}
+{"run":1,"atMs":5,"stepId":"failover.2","via":0,"origin":"workload","outcome":"acknowledged","key":"6755399441055745"}
+{"placement":{"name":"original","placement":{"0":{"1":4,"2":3},"1":{"1":3}}}}
+"#;
+
+/// `--ledger` input: never a panic, and a refusal names the file and a line that exists.
+fn check_ledger(text: &str) -> Result<(), TestCaseError> {
+    match c8dr_core::report::parse_ledger("fuzz/ledger.jsonl", text) {
+        Ok(ledger) => prop_assert!(ledger.attempts.len() <= text.lines().count()),
+        Err(error) => {
+            let message = error.to_string();
+            let rest = message.strip_prefix("fuzz/ledger.jsonl:");
+            prop_assert!(rest.is_some(), "{}", message);
+            let line: usize = rest
+                .and_then(|r| r.split(':').next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            prop_assert!(
+                (1..=text.lines().count()).contains(&line),
+                "line {} of {}: {}",
+                line,
+                text.lines().count(),
+                message
+            );
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_ledger_text_never_panics_and_refusals_name_a_line(text in any::<String>()) {
+        check_ledger(&text)?;
+    }
+
+    #[test]
+    fn an_edited_ledger_never_panics_and_refusals_name_a_line(
+        at in any::<usize>(),
+        cut in 0_usize..40,
+        insert in "[{}\":,0-9a-z\n -]{0,12}",
+    ) {
+        // Replace a stretch of the valid ledger with JSON-ish characters.
+        let start = at % LEDGER.len();
+        let end = (start + cut).min(LEDGER.len());
+        if LEDGER.is_char_boundary(start) && LEDGER.is_char_boundary(end) {
+            let text = format!("{}{insert}{}", &LEDGER[..start], &LEDGER[end..]);
+            check_ledger(&text)?;
+        }
+    }
+}
+
+#[test]
+fn the_ledger_property_starts_from_a_valid_ledger() {
+    let ledger = c8dr_core::report::parse_ledger("x", LEDGER).expect("valid");
+    assert_eq!(ledger.attempts.len(), 4);
+}
