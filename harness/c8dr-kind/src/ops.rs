@@ -1141,7 +1141,8 @@ pub fn install_ops(config: &KindConfig) -> Vec<Operation> {
     ops.push(Operation::Command(commands::helm_repo_add(config)));
     ops.push(Operation::Command(commands::helm_repo_update(config)));
     ops.push(Operation::Note(
-        "both regions are installed concurrently: brokers only become ready once both regions run"
+        "both regions are installed without --wait, one helm call returning right after the \
+         other, so their pods start together: brokers only become ready once both regions run"
             .to_owned(),
     ));
     for &region in &regions {

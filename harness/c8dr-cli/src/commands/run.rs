@@ -280,7 +280,9 @@ async fn run_on_kind(
             return Err(CliError::Kind(e));
         }
     };
-    println!("installing Camunda in both regions (helm upgrade --install, in parallel)");
+    println!(
+        "installing Camunda in both regions (helm upgrade --install without --wait: both start together)"
+    );
     if let Err(e) = backend.start().await {
         print_diagnostics(&diagnostics, backend.diagnostics(&diagnostics).await);
         backend.shutdown().await;
