@@ -164,8 +164,12 @@ fn ctrl_c_interrupts_a_run_cleanly_with_exit_code_130() {
         rest.iter().any(|l| l.starts_with("interrupted")),
         "{rest:#?}"
     );
+    // The reports of the run so far are written (SIGTERM: tests/e2e/interrupt.rs).
+    let report = crate::support::report(dir.path());
+    assert_eq!(report["outcome"], "interrupted", "{rest:#?}");
+    assert_eq!(report["interrupted"]["signal"], "Ctrl-C", "{rest:#?}");
     assert!(
-        !dir.path().join("report.json").exists(),
-        "no report for an interrupted run"
+        rest.iter().any(|l| l.starts_with("INTERRUPTED (Ctrl-C): ")),
+        "{rest:#?}"
     );
 }

@@ -3,6 +3,7 @@
 
 mod cli;
 mod drill;
+mod interrupt;
 mod invalid_input;
 mod mutate;
 mod objectives;

@@ -79,6 +79,7 @@ fn marker(outcome: Outcome) -> &'static str {
         Outcome::Failed => "[FAIL]",
         Outcome::Skipped => "[skip]",
         Outcome::Errored => "[ERR] ",
+        Outcome::Interrupted => "[INT] ",
     }
 }
 
@@ -97,6 +98,11 @@ fn step_lines(report: &StepReport) -> Vec<String> {
     }
     if report.outcome == Outcome::Passed {
         return lines;
+    }
+    if report.outcome == Outcome::Interrupted
+        && let Some(failure) = &report.failure
+    {
+        lines.push(format!("         {failure}"));
     }
     if let Some(action) = &report.action
         && let Some(error) = &action.error
@@ -264,6 +270,18 @@ impl EventSink for Progress {
                     .count();
                 let not_selected = report.steps().filter(|s| s.not_selected.is_some()).count();
                 let summary = match &report.failure {
+                    _ if report.interrupted.is_some() => {
+                        let interruption = report.interrupted.as_ref();
+                        format!(
+                            "INTERRUPTED ({}): {passed} of {steps} steps passed{}; final ledger audit {}",
+                            interruption.map_or("", |i| i.signal.as_str()),
+                            report.failure.as_ref().map_or_else(
+                                || " (during the final ledger audit)".to_owned(),
+                                |f| format!(", stopped at step {} `{}`", f.step_id, f.step)
+                            ),
+                            interruption.map_or("", |i| i.audit.as_str())
+                        )
+                    }
                     None if not_selected > 0 => format!(
                         "PASSED: {passed} of {steps} steps in {} ({not_selected} in stages not selected, skipped)",
                         duration(report.duration_ms)
@@ -328,6 +346,7 @@ mod tests {
             expectations: Vec::new(),
             failure: None,
             not_selected: None,
+            skipped_because: None,
         }
     }
 

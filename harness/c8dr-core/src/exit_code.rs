@@ -13,7 +13,8 @@ pub const INVALID_INPUT: i32 = 2;
 pub const INFRASTRUCTURE: i32 = 3;
 /// Cleanup failed: the environment may be dirty.
 pub const CLEANUP_FAILED: i32 = 4;
-/// The run was interrupted (Ctrl-C).
+/// The run was interrupted (Ctrl-C, or SIGTERM on unix); its reports were written when the
+/// drill stopped in time.
 pub const INTERRUPTED: i32 = 130;
 
 /// One line per exit code, for `--help` and the README.

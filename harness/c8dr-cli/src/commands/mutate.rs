@@ -126,7 +126,8 @@ fn judge(mutant: &Mutant, report: &RunReport, wall_ms: u64) -> MutantResult {
                 failure.step_id, failure.step, failure.reason
             ),
         ),
-        (Outcome::Errored, failure) => (
+        // (Mutants run without an interruption signal; were one interrupted, nothing was judged.)
+        (Outcome::Errored | Outcome::Interrupted, failure) => (
             Verdict::Errored,
             failure
                 .as_ref()
@@ -387,6 +388,7 @@ mod tests {
             fault: None,
             placements: Vec::new(),
             selection: None,
+            interrupted: None,
         }
     }
 

@@ -8,7 +8,7 @@ use c8dr_client::HttpApis;
 use c8dr_core::backend::{BackendInfo, Platform};
 use c8dr_core::clock::{Clock, TokioClock};
 use c8dr_core::engine::operator::Operator;
-use c8dr_core::engine::{Engine, EngineOptions, StageSelection};
+use c8dr_core::engine::{Cancel, Engine, EngineOptions, StageSelection};
 use c8dr_core::exit_code;
 use c8dr_core::plan::Plan;
 use c8dr_core::render::CommandTarget;
@@ -27,6 +27,44 @@ use crate::twin_backend::{EmbeddedTwin, ServeAddresses, TwinTime};
 const EMBEDDED_TIME_SCALE: f64 = 100.0;
 /// Time scale `c8dr twin serve` uses unless told otherwise (keep in step with its default).
 const SERVE_TIME_SCALE: f64 = 10.0;
+/// How long an interrupted engine may take to hand back its report (it abandons the current
+/// step at once and bounds its final ledger audit to 2 s): past this, no report is written.
+const INTERRUPT_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Resolves with the signal's name on the first Ctrl-C (SIGINT) or, on unix, SIGTERM (what CI
+/// sends a cancelled or timed-out job). A handler that cannot be installed never resolves.
+async fn interrupt_signal() -> &'static str {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let terminate = async {
+            match signal(SignalKind::terminate()) {
+                Ok(mut term) => {
+                    term.recv().await;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        tokio::select! {
+            () = ctrl_c => "Ctrl-C",
+            () = terminate => "SIGTERM",
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        ctrl_c.await;
+        "Ctrl-C"
+    }
+}
 
 /// What every backend hands the engine.
 struct Drive<'a, P> {
@@ -40,7 +78,11 @@ struct Drive<'a, P> {
 }
 
 /// Run the plan on one backend, with progress and (for rehearsals) the terminal operator.
-/// `None` when Ctrl-C interrupted it: the caller still cleans up what the run started.
+///
+/// Ctrl-C or SIGTERM interrupts the engine, which abandons the current step and hands back a
+/// report of the run so far (outcome `interrupted`) for the caller to write as usual. `None`
+/// when it did not within [`INTERRUPT_GRACE`]: the caller then only cleans up what the run
+/// started. A second signal exits at once.
 async fn drive<P: Platform>(
     plan: &Plan,
     args: &RunArgs,
@@ -57,7 +99,9 @@ async fn drive<P: Platform>(
     let operator: Option<Arc<dyn Operator>> = args.manual.then(|| {
         Arc::new(TerminalOperator::new(plan.clone(), drive.target.clone())) as Arc<dyn Operator>
     });
+    let cancel = Cancel::new();
     let options = EngineOptions {
+        cancel: cancel.clone(),
         poll_interval: args.poll_interval,
         clock: drive.clock,
         operator,
@@ -66,19 +110,30 @@ async fn drive<P: Platform>(
         ..EngineOptions::default()
     };
     let engine = Engine::new(drive.platform, drive.apis, drive.info, &progress, options);
-    tokio::select! {
-        report = engine.run(plan) => Some(report),
-        _ = tokio::signal::ctrl_c() => {
-            println!("interrupted: cleaning up what the run started (Ctrl-C again to abort)");
-            // A second Ctrl-C stops at once, cleanup or not (as nextest escalates).
-            tokio::spawn(async {
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    eprintln!("c8dr: aborted; the environment may be dirty");
-                    std::process::exit(exit_code::INTERRUPTED);
-                }
-            });
-            None
-        }
+    let mut run = std::pin::pin!(engine.run(plan));
+    let why = tokio::select! {
+        report = &mut run => return Some(report),
+        why = interrupt_signal() => why,
+    };
+    println!(
+        "interrupted ({why}): stopping the drill, then writing its reports and cleaning up what the run started (Ctrl-C again to abort)"
+    );
+    // A second Ctrl-C (or SIGTERM) stops at once, reports and cleanup or not (as nextest
+    // escalates).
+    tokio::spawn(async {
+        interrupt_signal().await;
+        eprintln!("c8dr: aborted; the environment may be dirty");
+        std::process::exit(exit_code::INTERRUPTED);
+    });
+    cancel.cancel(why);
+    if let Ok(report) = tokio::time::timeout(INTERRUPT_GRACE, run).await {
+        Some(report)
+    } else {
+        eprintln!(
+            "c8dr: the drill did not stop within {}; no report is written",
+            humantime::format_duration(INTERRUPT_GRACE)
+        );
+        None
     }
 }
 
@@ -310,7 +365,8 @@ async fn run_on_kind(
     if !notes.is_empty() {
         report.backend_stats = Some(serde_json::json!({ "notes": notes }));
     }
-    if report.outcome != Outcome::Passed {
+    // An interrupted run hurries: whoever interrupted it wants the reports now.
+    if !matches!(report.outcome, Outcome::Passed | Outcome::Interrupted) {
         print_diagnostics(&diagnostics, backend.diagnostics(&diagnostics).await);
     }
     backend.shutdown().await;
@@ -341,6 +397,13 @@ fn finish(report_dir: &Path, report: &RunReport) -> Result<i32, CliError> {
         written.markdown.display(),
         written.ledger.display()
     );
+    if let Some(interruption) = &report.interrupted {
+        println!(
+            "interrupted ({}): the reports of the run so far are in {}",
+            interruption.signal,
+            report_dir.display()
+        );
+    }
     // CI job summary (GitHub Actions sets this variable).
     if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY") {
         let appended = std::fs::OpenOptions::new()
@@ -361,5 +424,6 @@ fn finish(report_dir: &Path, report: &RunReport) -> Result<i32, CliError> {
         Outcome::Passed | Outcome::Skipped => exit_code::PASSED,
         Outcome::Failed => exit_code::DRILL_FAILED,
         Outcome::Errored => exit_code::INFRASTRUCTURE,
+        Outcome::Interrupted => exit_code::INTERRUPTED,
     })
 }

@@ -2,6 +2,7 @@
 
 mod actions;
 mod background;
+mod cancel;
 pub mod evaluate;
 mod observe;
 pub mod operator;
@@ -9,5 +10,6 @@ pub mod recovery;
 mod run;
 pub mod selection;
 
+pub use cancel::Cancel;
 pub use run::{Engine, EngineOptions};
 pub use selection::{SelectionError, StageSelection, phase_name};

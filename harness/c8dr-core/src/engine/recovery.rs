@@ -302,6 +302,7 @@ spec:
             expectations: Vec::new(),
             failure: None,
             not_selected: None,
+            skipped_because: None,
         }
     }
 

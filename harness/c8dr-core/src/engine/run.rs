@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::actions::{ActionResult, error_chain, perform};
 use super::background::{Background, Duties, Shared, lock};
+use super::cancel::Cancel;
 use super::observe::{Observation, observe};
 use super::operator::{Operator, OperatorDecision, is_manual};
 use super::recovery;
@@ -19,9 +20,13 @@ use crate::plan::{Action, Expectation, Plan, Stage, Step};
 use crate::region::RegionId;
 use crate::report::{
     ActionReport, CapturedPlacement, DataContinuityReport, ExpectationReport, FORMAT_VERSION,
-    FailureSummary, FaultMarker, LedgerAudit, LoadedLedger, Outcome, RunReport, SelectionReport,
-    StageReport, StepReport, ToolInfo,
+    FailureSummary, FaultMarker, Interruption, LedgerAudit, LoadedLedger, Outcome, RunReport,
+    SelectionReport, StageReport, StepReport, ToolInfo,
 };
+
+/// How long the final ledger audit of an interrupted run may take at most (on the run's clock):
+/// whoever interrupted wants the reports soon, and CI gives a few seconds before it kills.
+const INTERRUPTED_AUDIT: Duration = Duration::from_secs(2);
 
 /// Knobs of a run that do not belong in the scenario.
 #[derive(Debug, Clone)]
@@ -44,6 +49,9 @@ pub struct EngineOptions {
     /// covered by every ledger-driven check of this run, its fault marker and captured
     /// placements stand until this run makes its own.
     pub ledger: Option<LoadedLedger>,
+    /// Interrupts the run (Ctrl-C, SIGTERM): the current step is abandoned at once, the rest
+    /// are skipped, and the report says the run was interrupted.
+    pub cancel: Cancel,
 }
 
 impl Default for EngineOptions {
@@ -54,6 +62,7 @@ impl Default for EngineOptions {
             operator: None,
             stages: None,
             ledger: None,
+            cancel: Cancel::new(),
             poll_interval: None,
             tool: ToolInfo {
                 name: "c8dr".to_owned(),
@@ -196,6 +205,13 @@ struct Walk {
     stages: Vec<StageReport>,
     failure: Option<FailureSummary>,
     errored: bool,
+    /// Set when the run was interrupted during a step.
+    interrupted: Option<Interruption>,
+}
+
+/// `1.2s`: seconds with one decimal, for interruption messages.
+fn seconds(d: Duration) -> String {
+    format!("{:.1}s", d.as_secs_f64())
 }
 
 impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
@@ -290,7 +306,13 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
         let prerequisites = if selection.is_all() {
             Vec::new()
         } else {
-            self.prerequisites(plan, &selection).await
+            tokio::select! {
+                biased;
+                why = self.options.cancel.cancelled() => vec![format!(
+                    "interrupted ({why}) before the prerequisites of the selected stages were done"
+                )],
+                notes = self.prerequisites(plan, &selection) => notes,
+            }
         };
         let walk = {
             let walk = std::pin::pin!(self.walk(plan, &selection, poll, &mut state));
@@ -310,13 +332,24 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
             stages,
             mut failure,
             errored,
+            mut interrupted,
         } = walk;
 
-        // Passed or failed, the run ends with the ledger audit. The workload has stopped (on real
-        // time its future is gone, on virtual time nothing fires it any more), so the ledger is
-        // final. A run interrupted by Ctrl-C never gets here: the CLI drops this future, writes
-        // no report and only cleans up.
-        let ledger_audit = self.audit(plan, &state, poll).await;
+        // Passed, failed or interrupted, the run ends with the ledger audit. The workload has
+        // stopped (on real time its future is gone, on virtual time nothing fires it any more),
+        // so the ledger is final. After an interruption the audit gets a short deadline; an
+        // interruption during the audit cuts it short.
+        let (ledger_audit, audit_note) = self.audit(plan, &state, poll).await;
+        if let Some(interruption) = &mut interrupted {
+            interruption.audit = audit_note;
+        } else if let Some(why) = self.options.cancel.reason() {
+            interrupted = Some(Interruption {
+                signal: why,
+                at_ms: state.elapsed_ms(),
+                step_id: None,
+                audit: audit_note,
+            });
+        }
         let ledger = std::mem::take(&mut *lock(&shared.ledger));
         let timeline = std::mem::take(&mut *lock(&shared.samples));
         let recovery = recovery::measure(
@@ -328,6 +361,7 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
             self.backend.time_scale,
         );
         if failure.is_none()
+            && interrupted.is_none()
             && let Some(missed) = recovery
                 .objectives
                 .iter()
@@ -344,6 +378,7 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
             });
         }
         let outcome = match (&failure, errored) {
+            _ if interrupted.is_some() => Outcome::Interrupted,
             (None, _) => Outcome::Passed,
             (Some(_), true) => Outcome::Errored,
             (Some(_), false) => Outcome::Failed,
@@ -403,6 +438,7 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
                 ledger: loaded.map(LoadedLedger::summary),
                 prerequisites,
             }),
+            interrupted,
         };
         tracing::info!(
             outcome = report.outcome.word(),
@@ -419,12 +455,21 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
     /// tolerance has passed (the last look is at that deadline); each later look asks a region
     /// only for the keys it still lacks. Every call is bounded by the deadline too, so an
     /// unreachable region costs at most the tolerance.
-    async fn audit(&self, plan: &Plan, state: &RunState<'_>, poll: Duration) -> LedgerAudit {
+    ///
+    /// On an interrupted run the deadline is at most [`INTERRUPTED_AUDIT`]; an interruption
+    /// while the audit runs cuts it short (what the regions showed so far stands). Returns the
+    /// audit and, for the report of an interrupted run, what became of it in words.
+    async fn audit(
+        &self,
+        plan: &Plan,
+        state: &RunState<'_>,
+        poll: Duration,
+    ) -> (LedgerAudit, String) {
         let keys = state.all_acknowledged_keys();
         let regions: Vec<RegionId> = plan.layout.region_ids().collect();
         if keys.is_empty() {
             // Nothing was acknowledged, so nothing can be missing.
-            return LedgerAudit::new(
+            let audit = LedgerAudit::new(
                 state.elapsed_ms(),
                 &keys,
                 regions
@@ -432,16 +477,46 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
                     .map(|r| (r, Ok(BTreeSet::new())))
                     .collect(),
             );
+            return (audit, "not needed: no instance was acknowledged".to_owned());
         }
         tracing::info!(
             acknowledged = keys.len(),
             "final ledger audit of every region's Elasticsearch"
         );
-        let deadline = state.now() + self.wall(plan.export_lag);
+        let cancel = &self.options.cancel;
+        let tolerance = self.wall(plan.export_lag);
+        let already_interrupted = cancel.reason().is_some();
+        let budget = if already_interrupted {
+            tolerance.min(INTERRUPTED_AUDIT)
+        } else {
+            tolerance
+        };
+        let mut note = if already_interrupted {
+            format!(
+                "bounded to {} instead of the export-lag tolerance ({}): keys acknowledged shortly before the interruption may still have been on their way",
+                seconds(budget),
+                seconds(tolerance)
+            )
+        } else {
+            "ran as usual (the interruption came after it)".to_owned()
+        };
+        // Resolves when an interruption comes while the audit runs (never when it came before:
+        // the short deadline bounds the audit then).
+        let interruption = async {
+            if already_interrupted {
+                std::future::pending::<String>().await
+            } else {
+                cancel.cancelled().await
+            }
+        };
+        let mut interruption = std::pin::pin!(interruption);
+        let audit_start = state.now();
+        let deadline = audit_start + budget;
         // Per region: the keys it showed so far (`None` until it answers), and its last error.
         let mut found: Vec<Option<BTreeSet<String>>> = vec![None; regions.len()];
         let mut errors: Vec<Option<String>> = vec![None; regions.len()];
         let mut wait = poll.max(Duration::from_millis(1));
+        let mut cut = false;
         loop {
             for (index, region) in regions.iter().enumerate() {
                 let lacking: Vec<String> = keys
@@ -453,13 +528,25 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
                     continue;
                 }
                 let remaining = deadline.saturating_sub(state.now());
-                match tokio::time::timeout(
+                let call = tokio::time::timeout(
                     state.clock.call_budget(remaining),
                     self.apis
                         .find_instances(*region, &plan.process_instance_index, &lacking),
-                )
-                .await
-                {
+                );
+                let answer = tokio::select! {
+                    biased;
+                    why = &mut interruption => {
+                        note = format!(
+                            "cut short: interrupted ({why}) {} into it; regions not read by then are reported with that error",
+                            seconds(state.now().saturating_sub(audit_start))
+                        );
+                        errors[index] = Some(format!("interrupted ({why}) before it answered"));
+                        cut = true;
+                        break;
+                    }
+                    answer = call => answer,
+                };
+                match answer {
                     Ok(Ok(shown)) => {
                         found[index].get_or_insert_with(BTreeSet::new).extend(shown);
                         errors[index] = None;
@@ -470,25 +557,34 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
                     }
                 }
             }
-            // A region that answered once stands by what it showed; one that never answered is
-            // reported with its last error.
-            let answers = regions
-                .iter()
-                .zip(found.iter().zip(&errors))
-                .map(|(region, (shown, error))| {
-                    let answer = match (shown, error) {
-                        (Some(shown), _) => Ok(shown.clone()),
-                        (None, error) => Err(error.clone().unwrap_or_default()),
-                    };
-                    (*region, answer)
-                })
-                .collect();
-            let audit = LedgerAudit::new(state.elapsed_ms(), &keys, answers);
+            let audit = LedgerAudit::new(
+                state.elapsed_ms(),
+                &keys,
+                last_answers(&regions, &found, &errors),
+            );
             let now = state.now();
-            if audit.complete() || now >= deadline {
-                return audit;
+            if audit.complete() || cut || now >= deadline {
+                return (audit, note);
             }
-            state.clock.sleep(wait.min(deadline - now)).await;
+            tokio::select! {
+                biased;
+                why = &mut interruption => {
+                    note = format!(
+                        "cut short: interrupted ({why}) {} into it, between two looks",
+                        seconds(state.now().saturating_sub(audit_start))
+                    );
+                    cut = true;
+                }
+                () = state.clock.sleep(wait.min(deadline - now)) => {}
+            }
+            if cut {
+                let audit = LedgerAudit::new(
+                    state.elapsed_ms(),
+                    &keys,
+                    last_answers(&regions, &found, &errors),
+                );
+                return (audit, note);
+            }
             wait = wait.saturating_mul(2);
         }
     }
@@ -542,6 +638,7 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
     ) -> Walk {
         let mut failure: Option<FailureSummary> = None;
         let mut errored = false;
+        let mut interrupted: Option<Interruption> = None;
         let mut stages = Vec::new();
         for (index, stage) in plan.stages.iter().enumerate() {
             let stage_start = state.elapsed();
@@ -557,6 +654,17 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
                     steps.push(report);
                     continue;
                 }
+                if let Some(interruption) = &interrupted {
+                    self.sink.emit(&Event::StepSkipped { step });
+                    let mut report = skipped(step, state.elapsed_ms());
+                    report.skipped_because = Some(format!(
+                        "not run: the run was interrupted ({}) during step {}",
+                        interruption.signal,
+                        interruption.step_id.as_deref().unwrap_or_default()
+                    ));
+                    steps.push(report);
+                    continue;
+                }
                 if failure.is_some() {
                     self.sink.emit(&Event::StepSkipped { step });
                     steps.push(skipped(step, state.elapsed_ms()));
@@ -564,13 +672,50 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
                 }
                 step.id.clone_into(&mut lock(&state.shared.current_step));
                 self.sink.emit(&Event::StepStarted { stage, step });
-                let report = self.step(plan, stage, step, poll, state).await;
+                let step_start = state.now();
+                let timeout = self.wall(step.timeout);
+                let mut report = StepReport {
+                    id: step.id.clone(),
+                    name: step.name.clone(),
+                    procedure: step.procedure.clone(),
+                    outcome: Outcome::Passed,
+                    started_ms: state.elapsed_ms(),
+                    duration_ms: 0,
+                    timeout_ms: millis(timeout),
+                    action: None,
+                    expectations: Vec::new(),
+                    failure: None,
+                    not_selected: None,
+                    skipped_because: None,
+                };
+                // An interruption abandons the step at once: its future is dropped wherever it
+                // waits (an API call in flight, a poll interval), so no further attempt is sent.
+                let why = {
+                    let run_step = self.step(plan, stage, step, poll, state, &mut report);
+                    tokio::select! {
+                        biased;
+                        why = self.options.cancel.cancelled() => Some(why),
+                        () = run_step => None,
+                    }
+                };
+                if let Some(why) = why {
+                    let after = state.now().saturating_sub(step_start);
+                    interrupt(step, &mut report, &why, after);
+                    tracing::warn!(signal = %why, "drill interrupted");
+                    interrupted = Some(Interruption {
+                        signal: why,
+                        at_ms: state.elapsed_ms(),
+                        step_id: Some(step.id.clone()),
+                        audit: String::new(),
+                    });
+                }
                 self.sink.emit(&Event::StepFinished {
                     step,
                     report: &report,
                 });
                 if report.outcome != Outcome::Passed {
                     errored = report.outcome == Outcome::Errored;
+                    // (An interrupted step is the run's failure too: where it stopped, and why.)
                     failure = Some(FailureSummary {
                         step_id: step.id.clone(),
                         step: step.name.clone(),
@@ -598,6 +743,7 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
             stages,
             failure,
             errored,
+            interrupted,
         }
     }
 
@@ -608,7 +754,8 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
         step: &Step,
         poll: Duration,
         state: &mut RunState<'_>,
-    ) -> StepReport {
+        report: &mut StepReport,
+    ) {
         let step_start = state.now();
         let started_ms = state.elapsed_ms();
         let timeout = self.wall(step.timeout);
@@ -618,20 +765,6 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
         state.step_cutoff_ms = started_ms;
         let span = tracing::info_span!("step", id = %step.id, name = %step.name);
         let _entered = span.enter();
-
-        let mut report = StepReport {
-            id: step.id.clone(),
-            name: step.name.clone(),
-            procedure: step.procedure.clone(),
-            outcome: Outcome::Passed,
-            started_ms,
-            duration_ms: 0,
-            timeout_ms: millis(timeout),
-            action: None,
-            expectations: Vec::new(),
-            failure: None,
-            not_selected: None,
-        };
 
         if let Some(action) = &step.action
             && let Some(operator) = self.options.operator.as_ref().filter(|_| is_manual(action))
@@ -681,7 +814,7 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
                 report.outcome = outcome;
                 report.failure = Some(error);
                 report.duration_ms = millis(state.now().saturating_sub(step_start));
-                return report;
+                return;
             }
             deadline = state.now() + timeout;
         } else if let Some(action) = &step.action {
@@ -740,11 +873,11 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
                     })
                     .collect();
                 report.duration_ms = millis(state.now().saturating_sub(step_start));
-                return report;
+                return;
             }
         }
 
-        let mut reports: Vec<ExpectationReport> = step
+        report.expectations = step
             .expectations
             .iter()
             .map(|e| ExpectationReport {
@@ -765,7 +898,9 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
                 let mut all_hold = true;
                 let mut settled = false;
                 let mut captures = Vec::new();
-                for (expectation, er) in step.expectations.iter().zip(reports.iter_mut()) {
+                for (expectation, er) in
+                    step.expectations.iter().zip(report.expectations.iter_mut())
+                {
                     let Observation {
                         verdict,
                         observed,
@@ -798,7 +933,7 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
                 if all_hold {
                     let since = *holding_since.get_or_insert(now);
                     if hold_for.is_none_or(|h| now.saturating_sub(since) >= h) {
-                        for er in &mut reports {
+                        for er in &mut report.expectations {
                             er.outcome = Outcome::Passed;
                         }
                         state
@@ -813,7 +948,8 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
                 if settled || now + poll > deadline {
                     report.outcome = Outcome::Failed;
                     let held_too_briefly = holding_since.is_some();
-                    let first = reports
+                    let first = report
+                        .expectations
                         .iter()
                         .find(|r| r.reason.is_some())
                         .map(|r| {
@@ -843,7 +979,7 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
                             }
                         });
                     report.failure = Some(first);
-                    for er in &mut reports {
+                    for er in &mut report.expectations {
                         er.outcome = if er.reason.is_none() {
                             Outcome::Passed
                         } else {
@@ -855,10 +991,81 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
                 state.wait(poll).await;
             }
         }
-        report.expectations = reports;
         report.duration_ms = millis(state.now().saturating_sub(step_start));
-        report
     }
+}
+
+/// Mark a step abandoned by an interruption `after` it started: what it did so far stands (an
+/// action that returned, the observations made), the rest is marked interrupted.
+fn interrupt(step: &Step, report: &mut StepReport, why: &str, after: Duration) {
+    report.outcome = Outcome::Interrupted;
+    report.duration_ms = millis(after);
+    let during = match (&step.action, &report.action) {
+        (Some(action), None) => format!(
+            ", during its action {} (it may or may not have taken effect)",
+            action.kind()
+        ),
+        _ if !step.expectations.is_empty() => {
+            ", while its expectations were being polled".to_owned()
+        }
+        _ => String::new(),
+    };
+    report.failure = Some(format!(
+        "interrupted ({why}) after {}{during}",
+        seconds(after)
+    ));
+    if report.expectations.is_empty() {
+        // The action never returned: its expectations were never polled.
+        report.expectations = step
+            .expectations
+            .iter()
+            .map(|e| ExpectationReport {
+                kind: e.kind().to_owned(),
+                description: e.describe(),
+                outcome: Outcome::Skipped,
+                polls: 0,
+                held_after_ms: None,
+                observed: serde_json::Value::Null,
+                reason: Some(format!("not observed: the run was interrupted ({why})")),
+            })
+            .collect();
+        return;
+    }
+    for er in &mut report.expectations {
+        if er.outcome == Outcome::Passed {
+            continue;
+        }
+        er.reason = Some(match (er.reason.take(), er.polls) {
+            (_, 0) => format!("not observed: the run was interrupted ({why})"),
+            (Some(reason), _) => {
+                format!("interrupted ({why}) before it held; at the last observation: {reason}")
+            }
+            (None, _) => format!(
+                "held at the last observation, but the run was interrupted ({why}) before the step completed"
+            ),
+        });
+        er.outcome = Outcome::Interrupted;
+    }
+}
+
+/// What each region answered last in the audit: a region that answered once stands by what it
+/// showed; one that never answered is reported with its last error.
+fn last_answers(
+    regions: &[RegionId],
+    found: &[Option<BTreeSet<String>>],
+    errors: &[Option<String>],
+) -> Vec<(RegionId, Result<BTreeSet<String>, String>)> {
+    regions
+        .iter()
+        .zip(found.iter().zip(errors))
+        .map(|(region, (shown, error))| {
+            let answer = match (shown, error) {
+                (Some(shown), _) => Ok(shown.clone()),
+                (None, error) => Err(error.clone().unwrap_or_default()),
+            };
+            (*region, answer)
+        })
+        .collect()
 }
 
 fn skipped(step: &Step, now_ms: u64) -> StepReport {
@@ -874,6 +1081,7 @@ fn skipped(step: &Step, now_ms: u64) -> StepReport {
         expectations: Vec::new(),
         failure: None,
         not_selected: None,
+        skipped_because: None,
     }
 }
 
@@ -885,6 +1093,7 @@ fn aggregate(outcomes: impl Iterator<Item = Outcome>) -> Outcome {
         any = true;
         match outcome {
             Outcome::Errored => return Outcome::Errored,
+            Outcome::Interrupted => return Outcome::Interrupted,
             Outcome::Failed => result = Outcome::Failed,
             Outcome::Skipped => {}
             Outcome::Passed => all_skipped = false,

@@ -67,6 +67,13 @@ fn objectives_case(report: &RunReport) -> TestCase {
         .collect();
     let stopped_at = report.failure.as_ref().filter(|f| !f.step_id.is_empty());
     let status = match stopped_at {
+        _ if report.interrupted.is_some() => {
+            let mut status = TestCaseStatus::skipped();
+            status
+                .set_message("not judged: the run was interrupted before the procedure completed");
+            status.set_description(format!("as measured:\n{lines}"));
+            status
+        }
         Some(failure) => {
             let mut status = TestCaseStatus::skipped();
             status.set_message(format!(
@@ -98,8 +105,17 @@ fn test_case(report: &RunReport, stage: &str, step: &StepReport) -> TestCase {
             status.set_message(
                 step.not_selected
                     .as_deref()
+                    .or(step.skipped_because.as_deref())
                     .unwrap_or("not run: an earlier step failed"),
             );
+            status
+        }
+        // Abandoned, neither passed nor failed: an error (the drill could not judge it), with
+        // what it did until then.
+        Outcome::Interrupted => {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+            status.set_message(step.failure.clone().unwrap_or_else(|| "interrupted".into()));
+            status.set_description(failure_details(step));
             status
         }
         Outcome::Failed | Outcome::Errored => {
@@ -153,7 +169,7 @@ fn failure_details(step: &StepReport) -> String {
             expectation.description,
             expectation.outcome.word()
         ));
-        if expectation.outcome == Outcome::Failed {
+        if matches!(expectation.outcome, Outcome::Failed | Outcome::Interrupted) {
             if let Some(reason) = &expectation.reason {
                 details.push_str(&format!("  reason: {reason}\n"));
             }

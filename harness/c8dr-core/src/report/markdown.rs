@@ -28,6 +28,7 @@ fn icon(outcome: Outcome) -> &'static str {
         Outcome::Failed => "❌",
         Outcome::Skipped => "⏭️",
         Outcome::Errored => "⚠️",
+        Outcome::Interrupted => "⏹️",
     }
 }
 
@@ -60,7 +61,27 @@ pub fn to_markdown(report: &RunReport) -> String {
         report.steps().count(),
         duration(report.duration_ms)
     );
-    if let Some(failure) = &report.failure {
+    if let Some(interruption) = &report.interrupted {
+        let _ = writeln!(md);
+        let _ = writeln!(
+            md,
+            "**Interrupted ({}) {} into the run**{}. Final ledger audit: {}.",
+            interruption.signal,
+            duration(interruption.at_ms),
+            interruption
+                .step_id
+                .as_ref()
+                .and_then(|id| report.steps().find(|s| &s.id == id))
+                .map(|s| format!(
+                    " at step {} `{}`: {}; the steps after it did not run",
+                    s.id,
+                    s.name,
+                    s.failure.as_deref().unwrap_or_default()
+                ))
+                .unwrap_or_else(|| " during the final ledger audit".to_owned()),
+            interruption.audit
+        );
+    } else if let Some(failure) = &report.failure {
         let _ = writeln!(md);
         if failure.step_id.is_empty() {
             // The recovery objectives judge the whole run, not a step.
@@ -172,12 +193,19 @@ pub fn to_markdown(report: &RunReport) -> String {
             let _ = writeln!(md, "{note}");
         }
     }
-    if let Some(step) = report
-        .steps()
-        .find(|s| matches!(s.outcome, Outcome::Failed | Outcome::Errored))
-    {
+    if let Some(step) = report.steps().find(|s| {
+        matches!(
+            s.outcome,
+            Outcome::Failed | Outcome::Errored | Outcome::Interrupted
+        )
+    }) {
         let _ = writeln!(md);
-        let _ = writeln!(md, "### Failed step {} `{}`", step.id, step.name);
+        let heading = if step.outcome == Outcome::Interrupted {
+            "Interrupted step"
+        } else {
+            "Failed step"
+        };
+        let _ = writeln!(md, "### {heading} {} `{}`", step.id, step.name);
         let _ = writeln!(md);
         if let Some(action) = &step.action
             && let Some(error) = &action.error
@@ -191,7 +219,7 @@ pub fn to_markdown(report: &RunReport) -> String {
         for expectation in step
             .expectations
             .iter()
-            .filter(|e| e.outcome == Outcome::Failed)
+            .filter(|e| matches!(e.outcome, Outcome::Failed | Outcome::Interrupted))
         {
             let _ = writeln!(md, "- expected: {}", expectation.description);
             if let Some(reason) = &expectation.reason {

@@ -19,9 +19,9 @@ pub use ledger::{
 pub use markdown::to_markdown;
 pub use model::{
     ActionReport, DataContinuityReport, ExpectationReport, FORMAT_VERSION, FailureSummary,
-    InstanceAttempt, InstanceOrigin, InstanceOutcome, LedgerAudit, Measure, Milestones,
-    ObjectiveVerdict, Outcome, RecoveryReport, RegionAudit, RegionContinuity, RegionSample,
-    RunReport, Sample, StageReport, StepReport, ToolInfo,
+    InstanceAttempt, InstanceOrigin, InstanceOutcome, Interruption, LedgerAudit, Measure,
+    Milestones, ObjectiveVerdict, Outcome, RecoveryReport, RegionAudit, RegionContinuity,
+    RegionSample, RunReport, Sample, StageReport, StepReport, ToolInfo,
 };
 /// The error of [`to_junit_xml`].
 pub use quick_junit::SerializeError as JunitError;

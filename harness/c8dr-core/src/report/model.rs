@@ -23,6 +23,9 @@ pub enum Outcome {
     Skipped,
     /// The infrastructure failed; the drill could not judge the procedure.
     Errored,
+    /// The run was interrupted (Ctrl-C, SIGTERM) while this was running: it was abandoned,
+    /// neither passed nor failed. A run interrupted at any point has this outcome.
+    Interrupted,
 }
 
 impl Outcome {
@@ -34,6 +37,7 @@ impl Outcome {
             Outcome::Failed => "failed",
             Outcome::Skipped => "skipped",
             Outcome::Errored => "errored",
+            Outcome::Interrupted => "interrupted",
         }
     }
 }
@@ -109,6 +113,27 @@ pub struct RunReport {
     /// continued (`--ledger`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub selection: Option<super::SelectionReport>,
+    /// Set when the run was interrupted (Ctrl-C, SIGTERM): when, where, and how the final
+    /// ledger audit was shortened. The outcome is then `interrupted`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<Interruption>,
+}
+
+/// How a run was interrupted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Interruption {
+    /// What interrupted it: `SIGTERM`, `Ctrl-C`.
+    pub signal: String,
+    /// When, in milliseconds since the run started.
+    pub at_ms: u64,
+    /// The step that was running and was abandoned; absent when the run was interrupted during
+    /// the final ledger audit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step_id: Option<String>,
+    /// What became of the final ledger audit, in words: bounded to a short deadline, or cut
+    /// short because the interruption came while it ran.
+    pub audit: String,
 }
 
 /// The data-continuity oracle's last verdict: which acknowledged keys each region lacks.
@@ -324,6 +349,10 @@ pub struct StepReport {
     /// words. Without it, a skipped step was skipped because an earlier step failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub not_selected: Option<String>,
+    /// Why a skipped step did not run, when not because an earlier step failed or its stage
+    /// was not selected: the run was interrupted before it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped_because: Option<String>,
 }
 
 /// The action of a step.

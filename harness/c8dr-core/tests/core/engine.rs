@@ -1518,3 +1518,149 @@ async fn a_region_that_does_not_answer_the_audit_is_named_and_the_rpo_counts_the
     let md = c8dr_core::report::to_markdown(&report);
     assert!(md.contains("- region1: did not answer: "), "{md}");
 }
+
+/// Run `plan` and interrupt it (as the CLI does on SIGTERM) `after` the run started.
+async fn run_interrupted(fake: &Fake, plan: &Plan, after: Duration) -> (RunReport, Vec<String>) {
+    let recorder = Recorder::default();
+    let cancel = c8dr_core::engine::Cancel::new();
+    let options = EngineOptions {
+        sample_timeline: false,
+        cancel: cancel.clone(),
+        ..EngineOptions::default()
+    };
+    let engine = Engine::new(fake, fake, backend(), &recorder, options);
+    let (report, ()) = tokio::join!(engine.run(plan), async {
+        tokio::time::sleep(after).await;
+        cancel.cancel("SIGTERM");
+    });
+    (report, recorder.events())
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_interrupted_run_abandons_the_hanging_step_skips_the_rest_and_says_so() {
+    let plan = plan(
+        "    - name: loss
+      steps:
+        - name: healthy
+          expect:
+            - topology: {clusterSize: 8}
+        - name: lose
+          action:
+            loseRegion: {region: lost, mode: down}
+    - name: failover
+      steps:
+        - name: create
+          action:
+            createInstances: {count: 3, processId: probe}
+",
+    );
+    let fake = Fake::new();
+    {
+        let mut s = fake.state();
+        s.topology.then(Answer::Ok(topology(&ALL, 8)));
+        // Without the interruption this would fail at loseRegion's 2-minute timeout.
+        s.lose_region.push([Answer::Hang]);
+    }
+    let (report, events) = run_interrupted(&fake, &plan, Duration::from_secs(30)).await;
+
+    assert_eq!(report.outcome, Outcome::Interrupted);
+    assert_eq!(step(&report, "1.1").outcome, Outcome::Passed);
+    let lose = step(&report, "1.2");
+    assert_eq!(lose.outcome, Outcome::Interrupted);
+    assert_eq!(
+        lose.failure.as_deref(),
+        Some(
+            "interrupted (SIGTERM) after 30.0s, during its action loseRegion (it may or may not have taken effect)"
+        )
+    );
+    // Abandoned at the signal, not at the step's timeout; the platform was asked once.
+    assert_eq!((lose.duration_ms, lose.timeout_ms), (30_000, 120_000));
+    assert_eq!(fake.calls_of("lose_region").len(), 1);
+    assert!(fake.calls_of("create_instance").is_empty());
+    let create = step(&report, "2.1");
+    assert_eq!(create.outcome, Outcome::Skipped);
+    assert_eq!(
+        create.skipped_because.as_deref(),
+        Some("not run: the run was interrupted (SIGTERM) during step 1.2")
+    );
+    assert_eq!(
+        report.stages.iter().map(|s| s.outcome).collect::<Vec<_>>(),
+        [Outcome::Interrupted, Outcome::Skipped]
+    );
+    let interruption = report.interrupted.as_ref().expect("the report says so");
+    assert_eq!(interruption.signal, "SIGTERM");
+    assert_eq!(interruption.step_id.as_deref(), Some("1.2"));
+    assert_eq!(interruption.at_ms, 30_000);
+    assert_eq!(
+        interruption.audit,
+        "not needed: no instance was acknowledged"
+    );
+    let failure = report.failure.as_ref().expect("where it stopped");
+    assert_eq!(failure.step_id, "1.2");
+    assert_eq!(report.duration_ms, 30_000);
+    assert_eq!(
+        events[events.len() - 6..],
+        [
+            "step 1.2 interrupted",
+            "stage loss interrupted",
+            "stage failover started",
+            "step 2.1 skipped",
+            "stage failover skipped",
+            "run interrupted",
+        ]
+    );
+    // JUnit: the abandoned step is an error, the rest skipped, nothing a failure.
+    let xml = to_junit_xml(&report).expect("XML");
+    assert!(!xml.contains("<failure"), "{xml}");
+    assert_eq!(xml.matches("<error").count(), 1, "{xml}");
+    assert!(
+        xml.contains("not run: the run was interrupted (SIGTERM) during step 1.2"),
+        "{xml}"
+    );
+    let json = serde_json::to_value(&report).expect("JSON");
+    assert_eq!(json["outcome"], "interrupted");
+    assert_eq!(json["interrupted"]["stepId"], "1.2");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_interruption_stops_polling_at_once_and_keeps_the_last_observation() {
+    let plan = plan(
+        "    - name: loss
+      steps:
+        - name: healthy
+          timeout: 1m
+          expect:
+            - topology: {clusterSize: 8}
+",
+    );
+    let fake = Fake::new();
+    // Never healthy: only the interruption ends the step before its timeout.
+    fake.state().topology.then(Answer::Ok(topology(&ALL, 4)));
+    let (report, _) = run_interrupted(&fake, &plan, Duration::from_millis(10_500)).await;
+
+    assert_eq!(report.outcome, Outcome::Interrupted);
+    let s = step(&report, "1.1");
+    assert_eq!(s.outcome, Outcome::Interrupted);
+    assert_eq!(
+        s.failure.as_deref(),
+        Some("interrupted (SIGTERM) after 10.5s, while its expectations were being polled")
+    );
+    // Polls at 0 s, 1 s, ... 10 s (1 s poll interval), none after the signal.
+    let polls = call_times(&fake, "topology");
+    assert_eq!(polls.len(), 11, "{polls:?}");
+    assert!(polls.iter().all(|&at| at <= 10_000), "{polls:?}");
+    let e = &s.expectations[0];
+    assert_eq!(e.outcome, Outcome::Interrupted);
+    assert_eq!(e.polls, 11);
+    let reason = e.reason.as_deref().expect("why it did not hold");
+    assert!(
+        reason.starts_with("interrupted (SIGTERM) before it held; at the last observation: "),
+        "{reason}"
+    );
+    assert_ne!(e.observed, serde_json::Value::Null);
+    assert!(
+        c8dr_core::report::to_markdown(&report).contains("**Interrupted (SIGTERM)"),
+        "{}",
+        c8dr_core::report::to_markdown(&report)
+    );
+}
