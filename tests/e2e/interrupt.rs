@@ -81,7 +81,9 @@ fn sigterm_stops_the_drill_and_every_report_is_still_written() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     let context = format!("{status:?}\n--- stdout\n{stdout}\n--- stderr\n{stderr}");
     assert_eq!(status.code(), Some(exit_code::INTERRUPTED), "{context}");
-    assert!(took < Duration::from_secs(5), "took {took:?}\n{context}");
+    // Promptly, not at the drill's natural end (about a minute at this time scale); the bound is
+    // loose because CI runs this beside heavier tests on two cores.
+    assert!(took < Duration::from_secs(20), "took {took:?}\n{context}");
     assert!(stdout.contains("INTERRUPTED (SIGTERM)"), "{context}");
     assert!(
         stdout.contains(&format!(
@@ -152,6 +154,22 @@ fn sigterm_stops_the_drill_and_every_report_is_still_written() {
         junit.matches("<skipped").count() >= outcomes.len() - at - 1,
         "{junit}"
     );
+    // No objective is judged: the procedure did not finish, and the short audit could count
+    // instances acknowledged just before the signal as lost.
+    let objectives = report["recovery"]["objectives"]
+        .as_array()
+        .expect("objectives");
+    assert_eq!(objectives.len(), 2, "the shipped scenario's RTO and RPO");
+    for objective in objectives {
+        assert_eq!(objective["notMeasured"], true, "{objective}");
+        assert!(
+            objective["measured"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("not judged: the run was interrupted")),
+            "{objective}"
+        );
+    }
+    assert!(!stdout.contains("MISSED"), "{context}");
     let summary = std::fs::read_to_string(report_dir.join("summary.md")).expect("summary.md");
     assert!(summary.contains("Interrupted (SIGTERM)"), "{summary}");
     let html = std::fs::read_to_string(report_dir.join("report.html")).expect("report.html");

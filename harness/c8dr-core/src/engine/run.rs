@@ -352,7 +352,7 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
         }
         let ledger = std::mem::take(&mut *lock(&shared.ledger));
         let timeline = std::mem::take(&mut *lock(&shared.samples));
-        let recovery = recovery::measure(
+        let mut recovery = recovery::measure(
             plan,
             &stages,
             &ledger,
@@ -360,6 +360,9 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
             &ledger_audit,
             self.backend.time_scale,
         );
+        if interrupted.is_some() {
+            not_judged_after_interruption(&mut recovery);
+        }
         if failure.is_none()
             && interrupted.is_none()
             && let Some(missed) = recovery
@@ -1106,5 +1109,29 @@ fn aggregate(outcomes: impl Iterator<Item = Outcome>) -> Outcome {
         Outcome::Skipped
     } else {
         result
+    }
+}
+
+/// An interrupted run judges no objective: the procedure did not finish, and the final audit had
+/// a short deadline, so instances acknowledged just before the signal may not have been exported
+/// yet and would read as lost. The measures stay in the report, marked as such.
+fn not_judged_after_interruption(recovery: &mut crate::report::RecoveryReport) {
+    for verdict in &mut recovery.objectives {
+        if !verdict.not_measured {
+            verdict.measured = format!(
+                "not judged: the run was interrupted (as measured: {})",
+                verdict.measured
+            );
+            verdict.met = false;
+            verdict.not_measured = true;
+        }
+    }
+    if recovery.rpo.is_some() {
+        recovery.not_measured.push(
+            "rpo: an upper bound only: the run was interrupted and its final audit had a short \
+             deadline, so instances acknowledged just before the signal may not have been \
+             exported yet"
+                .to_owned(),
+        );
     }
 }
