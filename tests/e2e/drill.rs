@@ -98,8 +98,9 @@ fn passes_for(lost_region: &str) {
         .lines()
         .map(|l| serde_json::from_str(l).expect("a JSON line"))
         .collect();
-    let is_marker =
-        |l: &serde_json::Value| l.get("fault").is_some() || l.get("placement").is_some();
+    let is_marker = |l: &serde_json::Value| {
+        l.get("fault").is_some() || l.get("placement").is_some() || l.get("completed").is_some()
+    };
     let attempts: Vec<serde_json::Value> =
         lines.iter().filter(|l| !is_marker(l)).cloned().collect();
     assert_eq!(
@@ -130,9 +131,21 @@ fn passes_for(lost_region: &str) {
             .iter()
             .collect::<Vec<_>>()
     );
+    // The instances the final stage completed through the engine, for a later run to skip.
+    let completed: Vec<&serde_json::Value> =
+        lines.iter().filter_map(|l| l.get("completed")).collect();
+    assert!(!completed.is_empty(), "{ledger}");
+    assert_eq!(
+        completed,
+        report["completed"]
+            .as_array()
+            .expect("completed")
+            .iter()
+            .collect::<Vec<_>>()
+    );
     assert_eq!(
         lines.len(),
-        attempts.len() + 1 + report["placements"].as_array().map_or(0, Vec::len)
+        attempts.len() + 1 + report["placements"].as_array().map_or(0, Vec::len) + completed.len()
     );
     assert!(
         attempts

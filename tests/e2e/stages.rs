@@ -226,6 +226,53 @@ fn a_drill_split_over_two_runs_continues_the_first_runs_ledger() {
     );
     assert_eq!(dom.matches(r#"class="badge skipped""#).count(), 9);
 
+    // Part 3: the final checks again, continuing part 2's ledger. Part 2's completed instances
+    // have no user task any more: part 3 completes other ones, and still checks part 2's.
+    let completed_b: Vec<String> = report_b["completed"]
+        .as_array()
+        .expect("part 2 completed instances")
+        .iter()
+        .map(|c| c["key"].as_str().expect("key").to_owned())
+        .collect();
+    assert!(!completed_b.is_empty(), "{report_b}");
+    let c3 = tempfile::tempdir().expect("temporary directory");
+    let third = run_part(
+        bind,
+        &control_port,
+        c3.path(),
+        &[
+            "--stage",
+            "finalState",
+            "--ledger",
+            &b.path().join("ledger.jsonl").display().to_string(),
+        ],
+    );
+    assert_eq!(third.code, 0, "{third:?}");
+    let report_c = report(c3.path());
+    let completed_now: Vec<String> = steps(&report_c)
+        .into_iter()
+        .find(|s| s["action"]["kind"] == "completeInstances")
+        .expect("a completeInstances step")["action"]["result"]["completed"]
+        .as_array()
+        .expect("completed keys")
+        .iter()
+        .map(|k| k.as_str().expect("key").to_owned())
+        .collect();
+    assert!(
+        completed_now.iter().all(|k| !completed_b.contains(k)),
+        "part 3 completes other instances than part 2: {completed_now:?} vs {completed_b:?}"
+    );
+    let completed_c: Vec<String> = report_c["completed"]
+        .as_array()
+        .expect("completed")
+        .iter()
+        .map(|c| c["key"].as_str().expect("key").to_owned())
+        .collect();
+    assert!(
+        completed_b.iter().all(|k| completed_c.contains(k)),
+        "part 2's completed instances are carried (and checked COMPLETED) too"
+    );
+
     // A corrupted line: refused before anything is touched, naming the file and line.
     let mut lines: Vec<&str> = ledger_a.lines().collect();
     lines[4] = "{\"atMs\": 12, \"outcome\": ";

@@ -387,6 +387,7 @@ mod tests {
             backend_stats: None,
             fault: None,
             placements: Vec::new(),
+            completed: Vec::new(),
             selection: None,
             interrupted: None,
         }

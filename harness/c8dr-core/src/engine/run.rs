@@ -19,9 +19,9 @@ use crate::event::{Event, EventSink};
 use crate::plan::{Action, Expectation, Plan, Stage, Step};
 use crate::region::RegionId;
 use crate::report::{
-    ActionReport, CapturedPlacement, DataContinuityReport, ExpectationReport, FORMAT_VERSION,
-    FailureSummary, FaultMarker, Interruption, LedgerAudit, LoadedLedger, Outcome, RunReport,
-    SelectionReport, StageReport, StepReport, ToolInfo,
+    ActionReport, CapturedPlacement, CompletedInstance, DataContinuityReport, ExpectationReport,
+    FORMAT_VERSION, FailureSummary, FaultMarker, Interruption, LedgerAudit, LoadedLedger, Outcome,
+    RunReport, SelectionReport, StageReport, StepReport, ToolInfo,
 };
 
 /// How long the final ledger audit of an interrupted run may take at most (on the run's clock):
@@ -291,7 +291,11 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
             fault: loaded.and_then(|l| l.fault.clone()),
             run: this_run,
             captured_here: BTreeSet::new(),
-            completed_keys: Vec::new(),
+            // Instances an earlier run completed: their user tasks are gone, so they are not
+            // candidates again, and they must still show as COMPLETED.
+            completed_keys: loaded
+                .map(|l| l.completed.iter().map(|c| c.key.clone()).collect())
+                .unwrap_or_default(),
             export_lag_ms: millis(self.wall(plan.export_lag)),
         };
         let poll = self
@@ -421,6 +425,16 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
                             .map_or(this_run, |p| p.run)
                     },
                     placement: placement.clone(),
+                })
+                .collect(),
+            completed: state
+                .completed_keys
+                .iter()
+                .map(|key| CompletedInstance {
+                    key: key.clone(),
+                    run: loaded
+                        .and_then(|l| l.completed.iter().find(|c| &c.key == key))
+                        .map_or(this_run, |c| c.run),
                 })
                 .collect(),
             selection: (!selection.is_all() || loaded.is_some()).then(|| SelectionReport {

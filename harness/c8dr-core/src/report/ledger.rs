@@ -4,7 +4,10 @@
 //! - `{"fault": {...}}`: where the first region loss happened, placed before the first attempt
 //!   made after it, so "instances started before the fault" can be told apart in a later run;
 //! - `{"placement": {...}}`: a placement captured by name (`capturePlacement`), for the
-//!   `placementEquals` checks of later stages.
+//!   `placementEquals` checks of later stages;
+//! - `{"completed": {...}}`: an instance a `completeInstances` step completed through the engine,
+//!   so a later run completes other ones (the user task of this one is gone) and still checks
+//!   that this one shows as COMPLETED.
 //!
 //! Every other line is an [`InstanceAttempt`] as in `report.json`'s `instances`.
 
@@ -42,6 +45,17 @@ pub struct CapturedPlacement {
     pub run: u32,
     /// Broker → partition → priority.
     pub placement: Placement,
+}
+
+/// An instance completed through the engine by a `completeInstances` step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CompletedInstance {
+    /// The process-instance key (an acknowledged key of the ledger).
+    pub key: String,
+    /// Which run of the chain completed it.
+    #[serde(default)]
+    pub run: u32,
 }
 
 /// Which stages a run ran, and the ledger it continued.
@@ -86,6 +100,8 @@ pub struct LoadedLedger {
     pub fault: Option<FaultMarker>,
     /// Placements captured by name.
     pub placements: BTreeMap<String, CapturedPlacement>,
+    /// Instances completed through the engine, in order.
+    pub completed: Vec<CompletedInstance>,
 }
 
 impl LoadedLedger {
@@ -98,6 +114,7 @@ impl LoadedLedger {
             .map(|a| a.run)
             .chain(self.fault.iter().map(|f| f.run))
             .chain(self.placements.values().map(|p| p.run))
+            .chain(self.completed.iter().map(|c| c.run))
             .max();
         last.map_or(0, |run| run.saturating_add(1))
     }
@@ -147,6 +164,12 @@ struct PlacementLine {
     placement: CapturedPlacement,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CompletedLine {
+    completed: CompletedInstance,
+}
+
 /// Parse a `ledger.jsonl` (`file` names it in errors). Blank lines are ignored.
 ///
 /// # Errors
@@ -189,6 +212,26 @@ pub fn parse_ledger(file: &str, text: &str) -> Result<LoadedLedger, LedgerError>
             let PlacementLine { placement } = serde_json::from_value(value)
                 .map_err(|e| bad(format!("invalid placement: {e}")))?;
             ledger.placements.insert(placement.name.clone(), placement);
+        } else if object.contains_key("completed") {
+            let CompletedLine { completed } = serde_json::from_value(value)
+                .map_err(|e| bad(format!("invalid completed instance: {e}")))?;
+            if !ledger
+                .attempts
+                .iter()
+                .any(|a| a.key.as_deref() == Some(completed.key.as_str()))
+            {
+                return Err(bad(format!(
+                    "instance {} is marked completed but no attempt before this line acknowledged it",
+                    completed.key
+                )));
+            }
+            if ledger.completed.iter().any(|c| c.key == completed.key) {
+                return Err(bad(format!(
+                    "instance {} is marked completed twice",
+                    completed.key
+                )));
+            }
+            ledger.completed.push(completed);
         } else {
             let attempt: InstanceAttempt = serde_json::from_value(value)
                 .map_err(|e| bad(format!("invalid creation attempt: {e}")))?;
@@ -208,7 +251,7 @@ pub fn parse_ledger(file: &str, text: &str) -> Result<LoadedLedger, LedgerError>
 }
 
 /// The `ledger.jsonl` of a run: every attempt, the fault marker before the first attempt made
-/// after the fault, then the captured placements.
+/// after the fault, then the captured placements and the instances completed through the engine.
 ///
 /// # Errors
 /// When a line cannot be serialized (it always can; the error is passed on rather than hidden).
@@ -220,6 +263,10 @@ pub fn to_ledger_jsonl(report: &RunReport) -> Result<String, serde_json::Error> 
     #[derive(Serialize)]
     struct PlacementOut<'a> {
         placement: &'a CapturedPlacement,
+    }
+    #[derive(Serialize)]
+    struct CompletedOut<'a> {
+        completed: &'a CompletedInstance,
     }
     let mut lines = String::new();
     let mut push = |line: String| {
@@ -241,6 +288,9 @@ pub fn to_ledger_jsonl(report: &RunReport) -> Result<String, serde_json::Error> 
     }
     for placement in &report.placements {
         push(serde_json::to_string(&PlacementOut { placement })?);
+    }
+    for completed in &report.completed {
+        push(serde_json::to_string(&CompletedOut { completed })?);
     }
     Ok(lines)
 }
@@ -342,5 +392,41 @@ mod tests {
         .expect("valid");
         assert_eq!(ledger.fault, None);
         assert_eq!(ledger.next_run(), 1);
+    }
+
+    #[test]
+    fn completed_instances_are_carried_and_must_be_acknowledged_keys_once() {
+        let completed = r#"{"completed":{"key":"2251799813685249","run":2}}"#;
+        let ledger = parse_ledger("f", &format!("{GOOD}{completed}\n")).expect("valid");
+        assert_eq!(
+            ledger.completed,
+            [CompletedInstance {
+                key: "2251799813685249".to_owned(),
+                run: 2,
+            }]
+        );
+        assert_eq!(ledger.next_run(), 3, "the completing run counts");
+
+        // A key no attempt before it acknowledged (the rejected attempt has none).
+        let unknown = r#"{"completed":{"key":"42"}}"#;
+        let error = parse_ledger("g", &format!("{GOOD}{unknown}\n")).expect_err("unknown key");
+        assert_eq!(
+            error.to_string(),
+            "g:8: not a ledger entry: instance 42 is marked completed but no attempt before this line acknowledged it"
+        );
+        let error =
+            parse_ledger("h", &format!("{GOOD}{completed}\n{completed}\n")).expect_err("twice");
+        assert_eq!(
+            error.to_string(),
+            "h:9: not a ledger entry: instance 2251799813685249 is marked completed twice"
+        );
+        let error =
+            parse_ledger("i", r#"{"completed":{"key":"1","by":"me"}}"#).expect_err("unknown field");
+        assert!(
+            error
+                .to_string()
+                .starts_with("i:1: not a ledger entry: invalid completed instance"),
+            "{error}"
+        );
     }
 }

@@ -13,8 +13,8 @@ mod model;
 pub use html::to_html;
 pub use junit::to_junit_xml;
 pub use ledger::{
-    CapturedPlacement, FaultMarker, LedgerError, LoadedLedger, LoadedLedgerSummary,
-    SelectionReport, parse_ledger, to_ledger_jsonl,
+    CapturedPlacement, CompletedInstance, FaultMarker, LedgerError, LoadedLedger,
+    LoadedLedgerSummary, SelectionReport, parse_ledger, to_ledger_jsonl,
 };
 pub use markdown::to_markdown;
 pub use model::{

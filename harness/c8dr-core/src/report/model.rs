@@ -109,6 +109,10 @@ pub struct RunReport {
     /// `ledger.jsonl` carries them to later runs.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub placements: Vec<super::CapturedPlacement>,
+    /// Instances completed through the engine (`completeInstances`), this run's and the loaded
+    /// ledger's; `ledger.jsonl` carries them to later runs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub completed: Vec<super::CompletedInstance>,
     /// Which stages this run ran, when `c8dr run --stage` chose some, and the ledger it
     /// continued (`--ledger`).
     #[serde(skip_serializing_if = "Option::is_none")]
