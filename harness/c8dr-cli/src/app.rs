@@ -120,8 +120,8 @@ pub(crate) struct RunArgs {
 
     /// Run only these stages, each named by its phase (`steadyState`, `regionLoss`, `failover`,
     /// `failback`, `finalState`: every stage of that phase) or by its stage name; repeat the
-    /// flag or separate with commas. The others are reported as skipped. Needs a target that
-    /// outlives the run (`--backend twin-serve` or `kind`) unless the earlier stages run too.
+    /// flag or separate with commas. The others are reported as skipped. Skipping a stage
+    /// before a selected one needs a target that outlives the run (`--backend twin-serve`).
     #[arg(long = "stage", value_name = "PHASE", value_delimiter = ',')]
     pub(crate) stages: Vec<String>,
 

@@ -48,7 +48,7 @@ pub(crate) enum CliError {
     /// The `--ledger` file is not a ledger.
     #[error(transparent)]
     #[diagnostic(help(
-        "pass the ledger.jsonl a `c8dr run` wrote, unchanged: one creation attempt, fault marker or placement per line"
+        "pass the ledger.jsonl a `c8dr run` wrote, unchanged: one creation attempt, fault marker, placement or completed instance per line"
     ))]
     InvalidLedger(#[from] c8dr_core::report::LedgerError),
     /// The `--stage` selection names no stage, or cannot run as asked.

@@ -153,13 +153,7 @@ fn recovery_lines(report: &c8dr_core::report::RunReport) -> Vec<String> {
             "objective {} ≤ {}: {} ({})",
             objective.name.to_uppercase(),
             objective.objective,
-            if objective.met {
-                "met"
-            } else if objective.not_measured {
-                "not measured"
-            } else {
-                "MISSED"
-            },
+            objective.word(),
             objective.measured
         ));
     }

@@ -49,8 +49,9 @@ pub(crate) fn write_all(dir: &Path, report: &RunReport) -> Result<Written, CliEr
     write(&html, &page)?;
     let markdown = dir.join("summary.md");
     write(&markdown, &to_markdown(report))?;
-    // The ledger on its own, one attempt per line, with the fault marker and the captured
-    // placements, for tools that replay or diff it and for `c8dr run --ledger`.
+    // The ledger on its own, one attempt per line, with the fault marker, the captured
+    // placements and the completed instances, for tools that replay or diff it and for
+    // `c8dr run --ledger`.
     let ledger = dir.join("ledger.jsonl");
     let lines = to_ledger_jsonl(report).map_err(|e| CliError::WriteReport {
         path: ledger.clone(),

@@ -41,6 +41,18 @@ async fn get_json(c: &Client, u: String) -> (StatusCode, Value) {
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
+/// Takes region `region` down through the control API; returns the region's new state.
+async fn lose_down(c: &Client, control: SocketAddr, region: u8) -> Value {
+    let resp = c
+        .post(url(control, &format!("/twin/v1/regions/{region}/lose")))
+        .json(&json!({"mode": "down"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), StatusCode::OK);
+    resp.json().await.expect("json")
+}
+
 /// Polls `GET /actuator/cluster` until `lastChange` is the completed change `id`.
 async fn wait_change(c: &Client, mgmt: SocketAddr, id: u64) {
     for _ in 0..500 {
@@ -234,14 +246,7 @@ async fn lost_region_does_not_answer_and_exporting_fails_in_the_body() {
     // Warm a kept-alive connection to region 1 first.
     let (status, _) = get_json(&c, url(ep.regions[1].management, "/actuator/health")).await;
     assert_eq!(status, StatusCode::OK);
-    let resp = c
-        .post(url(ep.control, "/twin/v1/regions/1/lose"))
-        .json(&json!({"mode": "down"}))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(resp.status(), StatusCode::OK);
-    assert_eq!(resp.json::<Value>().await.expect("json")["status"], "down");
+    assert_eq!(lose_down(&c, ep.control, 1).await["status"], "down");
     for addr in [
         ep.regions[1].management,
         ep.regions[1].rest,
@@ -279,11 +284,7 @@ async fn region0_lost_management_is_502_until_force_remove_completes() {
     let twin = start(1000.0).await;
     let ep = twin.endpoints().clone();
     let c = client();
-    c.post(url(ep.control, "/twin/v1/regions/0/lose"))
-        .json(&json!({"mode": "down"}))
-        .send()
-        .await
-        .expect("request");
+    lose_down(&c, ep.control, 0).await;
     let mgmt = ep.regions[1].management;
     let resp = c
         .get(url(mgmt, "/actuator/cluster"))
@@ -372,11 +373,7 @@ async fn procedure_over_http() {
     assert_eq!(found["items"][0]["processInstanceKey"], key.as_str());
 
     // Lose region 1, fail over.
-    c.post(url(ep.control, "/twin/v1/regions/1/lose"))
-        .json(&json!({"mode": "down"}))
-        .send()
-        .await
-        .expect("request");
+    lose_down(&c, ep.control, 1).await;
     let resp = c
         .patch(url(r0.management, "/actuator/cluster?force=true"))
         .header("Content-Type", "application/json")
@@ -918,13 +915,7 @@ async fn a_down_region_resets_every_connection_the_same_way() {
         .await
         .expect("answered while up");
     assert!(answer.starts_with(b"HTTP/1.1 200"), "{answer:?}");
-    let resp = c
-        .post(url(ep.control, "/twin/v1/regions/1/lose"))
-        .json(&json!({"mode": "down"}))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(resp.status(), StatusCode::OK);
+    lose_down(&c, ep.control, 1).await;
     let kept_error = request_and_read(&mut kept)
         .await
         .expect_err("a kept-alive connection to a down region is not answered");

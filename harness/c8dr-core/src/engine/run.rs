@@ -437,23 +437,21 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
                         .map_or(this_run, |c| c.run),
                 })
                 .collect(),
-            selection: (!selection.is_all() || loaded.is_some()).then(|| SelectionReport {
-                selected: plan
+            selection: (!selection.is_all() || loaded.is_some()).then(|| {
+                let (selected, skipped): (Vec<_>, Vec<_>) = plan
                     .stages
                     .iter()
                     .enumerate()
-                    .filter(|(i, _)| selection.is_selected(*i))
-                    .map(|(_, s)| s.name.clone())
-                    .collect(),
-                skipped: plan
-                    .stages
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| !selection.is_selected(*i))
-                    .map(|(_, s)| s.name.clone())
-                    .collect(),
-                ledger: loaded.map(LoadedLedger::summary),
-                prerequisites,
+                    .partition(|(i, _)| selection.is_selected(*i));
+                let names = |stages: Vec<(usize, &Stage)>| {
+                    stages.into_iter().map(|(_, s)| s.name.clone()).collect()
+                };
+                SelectionReport {
+                    selected: names(selected),
+                    skipped: names(skipped),
+                    ledger: loaded.map(LoadedLedger::summary),
+                    prerequisites,
+                }
             }),
             interrupted,
         };
@@ -664,46 +662,31 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
             let not_selected = (!selection.is_selected(index))
                 .then(|| format!("not selected in this run (--stage {})", selection.asked()));
             for step in &stage.steps {
-                if let Some(reason) = &not_selected {
+                if not_selected.is_some() || interrupted.is_some() || failure.is_some() {
                     self.sink.emit(&Event::StepSkipped { step });
                     let mut report = skipped(step, state.elapsed_ms());
-                    report.not_selected = Some(reason.clone());
+                    // Why, when it is not the usual "an earlier step failed".
+                    report.not_selected.clone_from(&not_selected);
+                    report.skipped_because = interrupted
+                        .as_ref()
+                        .filter(|_| not_selected.is_none())
+                        .map(|interruption| {
+                            format!(
+                                "not run: the run was interrupted ({}) during step {}",
+                                interruption.signal,
+                                interruption.step_id.as_deref().unwrap_or_default()
+                            )
+                        });
                     steps.push(report);
-                    continue;
-                }
-                if let Some(interruption) = &interrupted {
-                    self.sink.emit(&Event::StepSkipped { step });
-                    let mut report = skipped(step, state.elapsed_ms());
-                    report.skipped_because = Some(format!(
-                        "not run: the run was interrupted ({}) during step {}",
-                        interruption.signal,
-                        interruption.step_id.as_deref().unwrap_or_default()
-                    ));
-                    steps.push(report);
-                    continue;
-                }
-                if failure.is_some() {
-                    self.sink.emit(&Event::StepSkipped { step });
-                    steps.push(skipped(step, state.elapsed_ms()));
                     continue;
                 }
                 step.id.clone_into(&mut lock(&state.shared.current_step));
                 self.sink.emit(&Event::StepStarted { stage, step });
                 let step_start = state.now();
-                let timeout = self.wall(step.timeout);
                 let mut report = StepReport {
-                    id: step.id.clone(),
-                    name: step.name.clone(),
-                    procedure: step.procedure.clone(),
                     outcome: Outcome::Passed,
-                    started_ms: state.elapsed_ms(),
-                    duration_ms: 0,
-                    timeout_ms: millis(timeout),
-                    action: None,
-                    expectations: Vec::new(),
-                    failure: None,
-                    not_selected: None,
-                    skipped_because: None,
+                    timeout_ms: millis(self.wall(step.timeout)),
+                    ..skipped(step, state.elapsed_ms())
                 };
                 // An interruption abandons the step at once: its future is dropped wherever it
                 // waits (an API call in flight, a poll interval), so no further attempt is sent.
@@ -774,12 +757,11 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
         report: &mut StepReport,
     ) {
         let step_start = state.now();
-        let started_ms = state.elapsed_ms();
         let timeout = self.wall(step.timeout);
         let mut deadline = step_start + timeout;
         state.step_change = None;
         state.change_baseline = None;
-        state.step_cutoff_ms = started_ms;
+        state.step_cutoff_ms = report.started_ms;
         let span = tracing::info_span!("step", id = %step.id, name = %step.name);
         let _entered = span.enter();
 
@@ -876,37 +858,17 @@ impl<'a, P: Platform, A: CamundaApis> Engine<'a, P, A> {
                     action.kind(),
                     error.unwrap_or_default()
                 ));
-                report.expectations = step
-                    .expectations
-                    .iter()
-                    .map(|e| ExpectationReport {
-                        kind: e.kind().to_owned(),
-                        description: e.describe(),
-                        outcome: Outcome::Skipped,
-                        polls: 0,
-                        held_after_ms: None,
-                        observed: serde_json::Value::Null,
-                        reason: None,
-                    })
-                    .collect();
+                report.expectations = unobserved(step, Outcome::Skipped, None);
                 report.duration_ms = millis(state.now().saturating_sub(step_start));
                 return;
             }
         }
 
-        report.expectations = step
-            .expectations
-            .iter()
-            .map(|e| ExpectationReport {
-                kind: e.kind().to_owned(),
-                description: e.describe(),
-                outcome: Outcome::Failed,
-                polls: 0,
-                held_after_ms: None,
-                observed: serde_json::Value::Null,
-                reason: Some("not observed before the deadline".to_owned()),
-            })
-            .collect();
+        report.expectations = unobserved(
+            step,
+            Outcome::Failed,
+            Some("not observed before the deadline"),
+        );
         let hold_for = step.hold_for.map(|d| self.wall(d));
         let mut holding_since: Option<Duration> = None;
         if !step.expectations.is_empty() {
@@ -1033,19 +995,11 @@ fn interrupt(step: &Step, report: &mut StepReport, why: &str, after: Duration) {
     ));
     if report.expectations.is_empty() {
         // The action never returned: its expectations were never polled.
-        report.expectations = step
-            .expectations
-            .iter()
-            .map(|e| ExpectationReport {
-                kind: e.kind().to_owned(),
-                description: e.describe(),
-                outcome: Outcome::Skipped,
-                polls: 0,
-                held_after_ms: None,
-                observed: serde_json::Value::Null,
-                reason: Some(format!("not observed: the run was interrupted ({why})")),
-            })
-            .collect();
+        report.expectations = unobserved(
+            step,
+            Outcome::Skipped,
+            Some(&format!("not observed: the run was interrupted ({why})")),
+        );
         return;
     }
     for er in &mut report.expectations {
@@ -1081,6 +1035,22 @@ fn last_answers(
                 (None, error) => Err(error.clone().unwrap_or_default()),
             };
             (*region, answer)
+        })
+        .collect()
+}
+
+/// The step's expectations before any observation, with `outcome` and `reason`.
+fn unobserved(step: &Step, outcome: Outcome, reason: Option<&str>) -> Vec<ExpectationReport> {
+    step.expectations
+        .iter()
+        .map(|e| ExpectationReport {
+            kind: e.kind().to_owned(),
+            description: e.describe(),
+            outcome,
+            polls: 0,
+            held_after_ms: None,
+            observed: serde_json::Value::Null,
+            reason: reason.map(str::to_owned),
         })
         .collect()
 }

@@ -34,13 +34,7 @@ fn objective_line(o: &ObjectiveVerdict) -> String {
         "{} ≤ {}: {} ({})",
         o.name.to_uppercase(),
         o.objective,
-        if o.met {
-            "met"
-        } else if o.not_measured {
-            "not measured"
-        } else {
-            "MISSED"
-        },
+        o.word(),
         o.measured
     )
 }

@@ -546,6 +546,21 @@ pub struct ObjectiveVerdict {
     pub not_measured: bool,
 }
 
+impl ObjectiveVerdict {
+    /// The verdict in a word for text reports: `met`, `not measured` (stages not run, or an
+    /// interrupted run), or `MISSED`.
+    #[must_use]
+    pub fn word(&self) -> &'static str {
+        if self.met {
+            "met"
+        } else if self.not_measured {
+            "not measured"
+        } else {
+            "MISSED"
+        }
+    }
+}
+
 /// Who made a creation attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

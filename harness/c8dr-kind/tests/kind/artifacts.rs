@@ -1,7 +1,7 @@
 use c8dr_core::region::RegionId;
 use c8dr_kind::artifacts::{self, BASE_VALUES_13X, DrillShape, LostAddresses, SnapshotEndpoint};
 use c8dr_kind::{KindConfig, SnapshotStore};
-use k8s_openapi::api::core::v1::{Pod, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Pod, Service};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 
 fn minio() -> SnapshotEndpoint {
@@ -195,6 +195,34 @@ fn coredns_block_is_pinned_and_replacing_it_is_idempotent() {
     assert_eq!(once, twice);
     let removed = artifacts::corefile_with_block(&once, None);
     assert_eq!(removed, KIND_COREFILE);
+}
+
+#[test]
+fn coredns_patch_is_the_data_of_a_configmap() {
+    let config = KindConfig::default();
+    let block = artifacts::coredns_block(&config, RegionId(1), &config.networks[1].dns_ip());
+    let corefile = artifacts::corefile_with_block(KIND_COREFILE, Some(&block));
+    let patch = artifacts::coredns_patch_yaml(&corefile).expect("yaml");
+    // A merge patch carries no apiVersion or kind: give it the coredns ConfigMap's, as the API
+    // server merges it into that object.
+    let mut object: serde_json::Value = serde_saphyr::from_str(&patch).expect("patch parses");
+    let fields = object.as_object_mut().expect("a mapping");
+    assert_eq!(
+        fields.keys().collect::<Vec<_>>(),
+        ["data"],
+        "only data is patched"
+    );
+    fields.insert("apiVersion".to_owned(), "v1".into());
+    fields.insert("kind".to_owned(), "ConfigMap".into());
+    fields.insert(
+        "metadata".to_owned(),
+        serde_json::json!({"name": "coredns", "namespace": "kube-system"}),
+    );
+    let configmap: ConfigMap = serde_json::from_value(object).expect("parses as ConfigMap");
+    assert_eq!(
+        configmap.data.as_ref().and_then(|d| d.get("Corefile")),
+        Some(&corefile)
+    );
 }
 
 #[test]
